@@ -1,0 +1,3 @@
+from cartlens.cli import main
+
+main()
