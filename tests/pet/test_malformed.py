@@ -1,0 +1,81 @@
+"""Malformed DICOM input gives a named PETInputError, never a crash (issue 6 tests; spec §1.9)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pydicom
+import pytest
+
+from cartlens.pet import PETInputError, load_dicom_suv, load_nifti
+
+from .dicom_factory import write_series
+
+
+def _px() -> np.ndarray:
+    return np.full((3, 4, 5), 5000, dtype=np.int16)
+
+
+def test_non_pet_dicom(tmp_path: Path) -> None:
+    write_series(tmp_path / "ct", _px(), series={"Modality": "CT"})
+    with pytest.raises(PETInputError, match=r"no PET \(PT\) images found; modalities present: \['CT'\]"):
+        load_dicom_suv(tmp_path / "ct")
+
+
+def test_empty_or_missing_directory(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "notes.txt").write_text("not dicom")
+    with pytest.raises(PETInputError, match="modalities present: none"):
+        load_dicom_suv(tmp_path / "empty")
+    with pytest.raises(PETInputError, match="is not a directory"):
+        load_dicom_suv(tmp_path / "nope")
+
+
+def test_mixed_series(tmp_path: Path) -> None:
+    write_series(tmp_path / "d" / "a", _px())
+    write_series(tmp_path / "d" / "b", _px())
+    with pytest.raises(PETInputError, match="2 PET series in one directory") as info:
+        load_dicom_suv(tmp_path / "d")
+    assert info.value.field == "SeriesInstanceUID (0020,000E)"
+
+
+def test_mixed_series_same_uid_duplicate_positions(tmp_path: Path) -> None:
+    write_series(tmp_path / "d" / "a", _px(), series_uid="1.2.3.4")
+    write_series(tmp_path / "d" / "b", _px(), series_uid="1.2.3.4")
+    with pytest.raises(PETInputError, match="duplicate slice positions"):
+        load_dicom_suv(tmp_path / "d")
+
+
+def test_truncated_file(tmp_path: Path) -> None:
+    paths = write_series(tmp_path / "s", _px())
+    raw = paths[1].read_bytes()
+    paths[1].write_bytes(raw[: len(raw) - 30])             # pixel data cut short
+    with pytest.raises(PETInputError) as info:
+        load_dicom_suv(tmp_path / "s")
+    assert info.value.field == paths[1].name
+    assert "truncated" in info.value.message
+
+
+def test_missing_slice_gap(tmp_path: Path) -> None:
+    paths = write_series(tmp_path / "s", np.full((4, 4, 5), 5000, dtype=np.int16), shuffle=False)
+    paths[2].unlink()                                        # slice at z = 8 mm missing
+    with pytest.raises(PETInputError, match="non-uniform slice spacing"):
+        load_dicom_suv(tmp_path / "s")
+
+
+def test_nonzero_intercept(tmp_path: Path) -> None:
+    write_series(tmp_path / "s", _px(), series={"RescaleIntercept": "5"})
+    for f in (tmp_path / "s").iterdir():
+        ds = pydicom.dcmread(f)
+        ds.RescaleIntercept = "5"
+        ds.save_as(f)
+    with pytest.raises(PETInputError, match="must be 0 for PET"):
+        load_dicom_suv(tmp_path / "s")
+
+
+def test_corrupt_nifti(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.nii.gz"
+    bad.write_bytes(b"\x1f\x8b garbage")
+    with pytest.raises(PETInputError, match="not a readable NIfTI"):
+        load_nifti(bad)
