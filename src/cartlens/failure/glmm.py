@@ -57,6 +57,8 @@ class GLMMResult:
         if not (np.isfinite(b) and np.isfinite(s)) or s <= 0:
             return {"coef": None, "se": None, "or": None, "or_lower": None, "or_upper": None, "p": None}
         zq = sps.norm.ppf(0.5 + self.conf_level / 2)
+        if abs(b) + zq * s > 700:                 # exp overflows: report as not estimable
+            return {"coef": b, "se": s, "or": None, "or_lower": None, "or_upper": None, "p": float(2 * sps.norm.sf(abs(b / s)))}
         return {"coef": b, "se": s, "or": float(np.exp(b)), "or_lower": float(np.exp(b - zq * s)),
                 "or_upper": float(np.exp(b + zq * s)), "p": float(2 * sps.norm.sf(abs(b / s)))}
 

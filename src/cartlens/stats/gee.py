@@ -80,6 +80,7 @@ class GEEResult:
     conf_level: float = 0.95
     converged: bool = True
     messages: tuple[str, ...] = field(default_factory=tuple)
+    cov: dict[str, dict[str, float]] = field(default_factory=dict)   # covariance under cov_type, by name
 
     def _row(self, name: str) -> dict[str, float | None]:
         b, s = self.coef[name], self.se[name]
@@ -87,6 +88,9 @@ class GEEResult:
             return {"coef": _f(b), "se": _f(s), "or": _f(np.exp(b)) if np.isfinite(b) else None,
                     "or_lower": None, "or_upper": None, "z": None, "p": None}
         zq = sps.norm.ppf(0.5 + self.conf_level / 2)
+        if abs(b) + zq * s > 700:                 # exp overflows: report as not estimable
+            return {"coef": b, "se": s, "or": None, "or_lower": None, "or_upper": None,
+                    "z": b / s, "p": float(2 * sps.norm.sf(abs(b / s)))}
         z = b / s
         return {"coef": b, "se": s, "or": float(np.exp(b)), "or_lower": float(np.exp(b - zq * s)),
                 "or_upper": float(np.exp(b + zq * s)), "z": z, "p": float(2 * sps.norm.sf(abs(z)))}
@@ -207,4 +211,5 @@ def logistic_gee(
         n_obs=int(len(y)), n_groups=int(codes.max() + 1), n_events=int(y.sum()),
         alpha=alpha, cov_type=cov_type, cov_struct=cov_struct, conf_level=conf_level,
         converged=converged and bool(np.all(np.isfinite(params))), messages=tuple(messages),
+        cov={a: {b: float(fit.cov_params().loc[a, b]) for b in params.index} for a in params.index},
     )

@@ -1,0 +1,117 @@
+"""The output tables of patterns_of_failure.md §2.6, as DataFrames (for the report and CSV).
+
+1. ``pattern``: patients with PD; any local; strictly local; mixed; strictly de novo; mixed
+   response at failure — n (%) of patients with PD (Figura 2021 format), main and sensitivity.
+2. ``lesions``: index lesions, failing lesions and the failure rate by each factor.
+3. ``model``: OR (95 % CI) and p for each factor, GEE (univariable, multivariable) and GLMM.
+4. ``listing``: per-lesion audit listing (features, status at each time point, failure scan,
+   class, overlap or distance, reader overrides).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from cartlens.failure.lesion_model import FACTORS
+from cartlens.failure.result import jsonable
+
+if TYPE_CHECKING:
+    from cartlens.failure.result import FailureResult
+
+LABELS = {"bulky_5cm": "Diameter >= 5 cm", "suv_ge10": "SUVmax >= 10", "extranodal": "Extranodal"}
+
+
+def _n_pct(n: int, d: int) -> str:
+    return f"{n} ({100.0 * n / d:.0f}%)" if d else f"{n} (-)"
+
+
+def pattern_table(res: FailureResult) -> pd.DataFrame:
+    s = res.summary_dict()
+    sens = s["sensitivity_adjacent_as_local"]
+    d = s["patients_with_pd"]
+    rows = [("Patients with PD", str(d), str(d))]
+    for key, label in (("any_local", "Any local failure"), ("strictly_local", "Strictly local"),
+                       ("mixed", "Mixed"), ("strictly_de_novo", "Strictly de novo"),
+                       ("unclassified", "No classifiable failure lesion")):
+        rows.append((label, _n_pct(s[key], d), _n_pct(sens[key], d)))
+    rows.append(("Mixed response at failure", _n_pct(s["mixed_response"], d), _n_pct(s["mixed_response"], d)))
+    return pd.DataFrame(rows, columns=["Item", "Main (adjacent = de novo)", "Sensitivity (adjacent = local)"])
+
+
+def lesion_table(res: FailureResult) -> pd.DataFrame:
+    reg = res.registry
+    rows = [{"Factor": "All index lesions", "Level": "", "Index lesions": len(reg),
+             "Failed": int(reg["failed"].sum()) if len(reg) else 0}]
+    for f in FACTORS:
+        for level, label in ((True, "yes"), (False, "no"), (None, "unknown")):
+            sel = reg[reg[f].isna()] if level is None else reg[reg[f] == level]
+            if level is None and sel.empty:
+                continue
+            rows.append({"Factor": LABELS[f], "Level": label, "Index lesions": len(sel), "Failed": int(sel["failed"].sum())})
+    out = pd.DataFrame(rows)
+    out["Failure rate (%)"] = [100.0 * f / n if n else None for f, n in zip(out["Failed"], out["Index lesions"])]
+    fl = res.failure_lesions
+    live = fl[fl["excluded"].isna()] if len(fl) else fl
+    out.attrs["failing_lesions_at_pd"] = int(len(live))
+    return out
+
+
+def _fmt(row: dict) -> tuple[str, str]:
+    if row.get("or") is None:
+        return "not estimable", ""
+    ci = "" if row.get("or_lower") is None else f" ({row['or_lower']:.2f}-{row['or_upper']:.2f})"
+    p = row.get("p")
+    return f"{row['or']:.2f}{ci}", ("" if p is None else ("<.001" if p < 0.001 else f"{p:.3f}"))
+
+
+def model_table(res: FailureResult) -> pd.DataFrame:
+    m = res.models
+    specs = [("GEE univariable", lambda f: m.get("gee_univariable", {}).get(f)),
+             ("GEE multivariable", lambda f: m.get("gee_multivariable")),
+             ("GLMM multivariable (conditional)", lambda f: m.get("glmm_multivariable")),
+             ("GEE adjacent = local", lambda f: m.get("gee_adjacent_as_local"))]
+    rows = []
+    for f in FACTORS:
+        for model, get in specs:
+            fit = get(f)
+            row = fit.to_dict()["terms"].get(f, {}) if fit is not None else {}
+            text, p = _fmt(row)
+            rows.append({"Factor": LABELS[f], "Model": model, "OR (95% CI)": text, "p": p,
+                         "or": row.get("or"), "or_lower": row.get("or_lower"), "or_upper": row.get("or_upper"),
+                         "p_value": row.get("p")})
+    out = pd.DataFrame(rows)
+    out.attrs.update({k: m.get(k) for k in ("n_lesions", "n_patients", "n_events", "epv", "epv_warning")})
+    return out
+
+
+def listing(res: FailureResult) -> pd.DataFrame:
+    reg = res.registry.copy()
+    status = res.course.assign(
+        status=lambda c: [f"{s}:{st or 'missing'}/DS{ds_ or '-'}{'*' if p else ''}"
+                          for s, st, ds_, p in zip(c["scan_id"], c["state"], c["deauville"], c["progressing"])])
+    agg = status.groupby(["centre", "patient_id", "lesion_id"])["status"].agg("; ".join).rename("status_by_scan")
+    reg = reg.merge(agg, left_on=["centre", "patient_id", "lesion_id"], right_index=True, how="left")
+    reg["class"] = ["LOCAL" if f else None for f in reg["failed"]]
+    reg["index"] = True
+    cols = ["centre", "patient_id", "lesion_id", "index", "site", "extranodal", "ldi_cm", "bulky_5cm", "suvmax",
+            "suv_ge10", "bridging_rt", "status_by_scan", "failure_scan_id", "failure_day", "failure_mode",
+            "subtype", "class", "failed", "auto_failed", "failed_sensitivity", "censor_day", "override"]
+    fl = res.failure_lesions
+    new = fl[~fl["index"].astype(bool)] if len(fl) else fl
+    extra = pd.DataFrame({
+        "centre": new["centre"], "patient_id": new["patient_id"], "lesion_id": new["lesion_id"], "index": False,
+        "site": new["site"], "failure_scan_id": new["scan_id"], "failure_day": new["day"],
+        "class": [None if c is None else c.upper() for c in new["class"]], "auto_class": new["auto_class"],
+        "method": new["method"], "linked_index_ids": [";".join(x) for x in new["linked_index_ids"]],
+        "overlap_voxels": new["overlap_voxels"], "distance_mm": new["distance_mm"], "excluded": new["excluded"],
+        "override": new["override"]})
+    out = pd.concat([reg[cols], extra], ignore_index=True) if len(extra) else reg[cols]
+    return out.map(lambda v: jsonable(v) if not isinstance(v, str) else v)
+
+
+def build_tables(res: FailureResult) -> dict[str, pd.DataFrame]:
+    """All four §2.6 tables plus the failure-lesion classification audit."""
+    return {"pattern": pattern_table(res), "lesions": lesion_table(res), "model": model_table(res),
+            "listing": listing(res), "failure_lesions": res.failure_lesions.copy()}
