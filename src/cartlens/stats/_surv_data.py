@@ -21,6 +21,11 @@ from numpy.typing import ArrayLike, NDArray
 AEQ_TOLERANCE = float(np.sqrt(np.finfo(float).eps))
 
 
+def _show(value: Any) -> str:
+    """repr of one element without numpy's type wrapper (np.float64(nan) -> nan)."""
+    return repr(value.item() if hasattr(value, "item") else value)
+
+
 def as_float_vector(values: ArrayLike, name: str) -> NDArray[np.float64]:
     """Return ``values`` as a finite 1-D float array, or raise ValueError naming ``name`` and the element."""
     arr = np.asarray(values)
@@ -32,7 +37,7 @@ def as_float_vector(values: ArrayLike, name: str) -> NDArray[np.float64]:
         raise ValueError(f"{name}: values must be numeric ({exc})") from None
     bad = np.flatnonzero(~np.isfinite(out))
     if bad.size:
-        raise ValueError(f"{name}: element {bad[0]} is {arr[bad[0]]!r}; missing or infinite values are not "
+        raise ValueError(f"{name}: element {bad[0]} is {_show(arr[bad[0]])}; missing or infinite values are not "
                          "allowed (drop incomplete rows first, as R's na.omit does)")
     return out
 
@@ -45,7 +50,7 @@ def as_event_vector(values: ArrayLike, name: str = "event") -> NDArray[np.bool_]
     num = as_float_vector(arr, name)
     bad = np.flatnonzero((num != 0) & (num != 1))
     if bad.size:
-        raise ValueError(f"{name}: element {bad[0]} is {arr[bad[0]]!r}; the event indicator must be 0/1 or "
+        raise ValueError(f"{name}: element {bad[0]} is {_show(arr[bad[0]])}; the event indicator must be 0/1 or "
                          "boolean (recode R's 1/2 status as status == 2)")
     return num == 1
 
@@ -130,13 +135,13 @@ def check_surv(time: ArrayLike, event: ArrayLike, *, weights: ArrayLike | None =
         raise ValueError("time: no observations")
     neg = np.flatnonzero(t < 0)
     if neg.size:
-        raise ValueError(f"time: element {neg[0]} is {t[neg[0]]!r}; times must be >= 0")
+        raise ValueError(f"time: element {neg[0]} is {_show(t[neg[0]])}; times must be >= 0")
     w = np.ones(n) if weights is None else as_float_vector(weights, "weights")
     if w.size != n:
         raise ValueError(f"weights: length {w.size} differs from time ({n})")
     nonpos = np.flatnonzero(w <= 0)
     if nonpos.size:
-        raise ValueError(f"weights: element {nonpos[0]} is {w[nonpos[0]]!r}; weights must be > 0")
+        raise ValueError(f"weights: element {nonpos[0]} is {_show(w[nonpos[0]])}; weights must be > 0")
     if strata is None:
         codes, levels = np.zeros(n, dtype=np.int64), (None,)
     else:
