@@ -11,10 +11,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-try:  # pragma: no cover - switched over once cartlens.units lands
-    from cartlens import units as _u
-except ImportError:  # TEMPORARY stand-in until the foundation's cartlens.units is committed
-    from cartlens.scores import _units_fallback as _u  # type: ignore[no-redef]
+from cartlens import units as _u
 
 __all__ = ["parse", "to_canonical", "check_number", "convert_pair"]
 

@@ -51,7 +51,8 @@ ICE_ITEMS = {"ice_orientation": 4, "ice_naming": 3, "ice_command": 1, "ice_writi
 
 CRS_INPUTS = (
     InputSpec("temperature", "text", "maximum temperature, °C (or '101.3 F')", unit="°C", required=False),
-    InputSpec("hypotension", "choice", "hypotension treatment", choices=tuple(HYPOTENSION_GRADE)),
+    InputSpec("hypotension", "choice", "hypotension treatment (or give vasopressors)",
+              choices=tuple(HYPOTENSION_GRADE), required=False),
     InputSpec("vasopressors", "text", "vasopressors given, e.g. 'norepinephrine+vasopressin' (derives "
               "hypotension)", required=False),
     InputSpec("oxygen", "choice", "oxygen support", choices=tuple(OXYGEN_GRADE)),
@@ -135,6 +136,8 @@ def crs(values: dict[str, Any], missing: list[str], messages: list[str], **_: An
     prior = values.get("prior_therapy", False)
     if "temperature" not in values and not prior:
         missing = [*missing, "temperature"]
+    if "hypotension" not in values and not values.get("vasopressors"):
+        missing = [*missing, "hypotension"]
     if missing:
         return not_computable("crs", missing, source=SOURCE, messages=msgs)
     fever = "temperature" in values and temperature_c(values["temperature"]) >= FEVER_C
