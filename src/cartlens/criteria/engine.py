@@ -1,0 +1,251 @@
+"""The response engine: all four criteria side by side, one row per (patient, follow-up scan, criterion).
+
+Source: response_criteria.md §8 (evaluation order), §6 (post-PD flags, A28) and cli.md (the JSON keys of
+``cartlens response``). Pure: DataFrames in, a DataFrame (or frozen result objects) out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from cartlens.criteria.cheson2007 import assess_cheson
+from cartlens.criteria.cohort import build_cohort
+from cartlens.criteria.common import (
+    BIG, CATEGORIES, CT_CATEGORIES, FLAG, FLAG_NAMES, PD, PET_CATEGORIES, REASON_ORDER, REASONS, RULE,
+    RULE_IDS, UNITS_PER_CM, Cohort, Grades, earlier_any, pct_change,
+)
+from cartlens.criteria.lugano import assess_lugano
+from cartlens.criteria.lyric import assess_lyric
+from cartlens.criteria.measures import compute_measures
+from cartlens.criteria.options import ResponseOptions
+from cartlens.criteria.recil import assess_recil
+
+CRITERIA = ("lugano", "cheson2007", "recil", "lyric")
+COLUMNS = ("patient_id", "centre", "scan_id", "day", "criterion", "category", "reasons", "rules", "spd",
+           "spd_change_baseline_pct", "spd_change_nadir_pct", "sld", "sld_change_baseline_pct",
+           "sld_change_nadir_pct", "flags", "ct_category", "pet_category", "pd_dated_scan_id")
+AREA = float(UNITS_PER_CM) ** 2            # units^2 per cm^2
+
+
+def _check_criteria(criteria: Iterable[str]) -> tuple[str, ...]:
+    chosen = tuple(criteria)
+    unknown = [c for c in chosen if c not in CRITERIA]
+    if unknown or not chosen:
+        raise ValueError(f"criteria must be a non-empty subset of {list(CRITERIA)}, got {list(chosen)}")
+    return chosen
+
+
+def grade_all(cohort: Cohort, criteria: Sequence[str], opts: ResponseOptions) -> dict[str, Any]:
+    """Run the requested criteria on a cohort; returns grades per criterion plus the shared numbers."""
+    m = compute_measures(cohort, opts)
+    lug, parts = assess_lugano(cohort, m, opts)
+    out: dict[str, Any] = {"measures": m, "grades": {}, "dated": {}}
+    if "lugano" in criteria:
+        out["grades"]["lugano"] = lug
+    if "cheson2007" in criteria:
+        ct = np.select([lug.ct == k for k in range(5)], [0, 1, 2, 4, 9], default=0).astype(np.int8)
+        out["grades"]["cheson2007"] = assess_cheson(cohort, m, parts, ct, opts)
+    recil, sld, sld_complete = assess_recil(cohort, m, opts)
+    if "recil" in criteria:
+        out["grades"]["recil"] = recil
+    if "lyric" in criteria:
+        out["grades"]["lyric"], out["dated"]["lyric"] = assess_lyric(cohort, m, lug, parts, opts)
+    out["sld"], out["sld_complete"] = sld, sld_complete
+    return out
+
+
+def _decode(masks: np.ndarray, names: Sequence[str], order: Sequence[str] | None = None) -> pd.Series:
+    """Bit sets -> tuples of names (shared objects; few distinct values even for 10^6 rows)."""
+    uniq, inverse = np.unique(masks, return_inverse=True)
+    decoded = []
+    for value in uniq:
+        items = [name for i, name in enumerate(names) if int(value) >> i & 1]
+        if order is not None:
+            items = sorted(items, key=lambda r: order.index(r) if r in order else len(order))
+        decoded.append(tuple(items))
+    table = np.empty(len(decoded), dtype=object)
+    table[:] = decoded
+    return pd.Series(table[inverse.ravel()], dtype=object)
+
+
+def assess(scans: pd.DataFrame, lesions: pd.DataFrame, *, criteria: Sequence[str] = CRITERIA,
+           options: ResponseOptions | None = None, infusion_day: int = 0) -> pd.DataFrame:
+    """Assess every follow-up scan of every patient under the requested criteria.
+
+    Parameters
+    ----------
+    scans, lesions : pandas.DataFrame
+        Canonical tables (data_model.md); lengths in cm, ``day`` in days relative to infusion.
+    criteria : sequence of {"lugano", "cheson2007", "recil", "lyric"}
+    options : ResponseOptions, optional
+        Ambiguity switches A1-A34 (defaults of response_criteria.md §9).
+    infusion_day : int
+        Infusion day on the ``day`` scale (0 for canonical data).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (patient_id, centre, scan_id, criterion), ordered by patient, day, criterion, with the
+        cli.md keys: category, reasons (tuple), rules (tuple), spd (cm^2), spd_change_baseline_pct,
+        spd_change_nadir_pct, sld (cm), flags (tuple); plus sld changes, ct_category / pet_category
+        (Lugano only, else None) and pd_dated_scan_id (the scan a PD is dated to; LYRIC A24).
+    """
+    chosen = _check_criteria(criteria)
+    opts = options or ResponseOptions()
+    cohort = build_cohort(scans, lesions, infusion_day=infusion_day, baseline_max_day=opts.baseline_max_day)
+    graded = grade_all(cohort, chosen, opts)
+    return _frame(cohort, graded, chosen)
+
+
+def _frame(cohort: Cohort, graded: dict[str, Any], chosen: Sequence[str]) -> pd.DataFrame:
+    m = graded["measures"]
+    S = cohort.n_slots
+    rows_mask = cohort.scan_exists & (np.arange(S) >= 1)[None, :]
+    p_idx, s_idx = np.nonzero(rows_mask)
+    spd = m.spd.astype(np.float64) / AREA
+    sld, sld_ok = graded["sld"], graded["sld_complete"]
+    sld_nadir = _nadir(sld, sld_ok)
+    numbers = {
+        "spd": np.where(m.spd_complete, spd, np.nan),
+        "spd_change_baseline_pct": pct_change(m.spd, np.broadcast_to(m.spd_bl, m.spd.shape),
+                                              m.spd_complete & (m.spd_bl < BIG)),
+        "spd_change_nadir_pct": pct_change(m.spd, m.spd_nadir, m.spd_complete & (m.spd_nadir < BIG)),
+        "sld": np.where(sld_ok, sld.astype(np.float64) / UNITS_PER_CM, np.nan),
+        "sld_change_baseline_pct": pct_change(sld, np.broadcast_to(sld[:, :1], sld.shape),
+                                              sld_ok & sld_ok[:, :1]),
+        "sld_change_nadir_pct": pct_change(sld, sld_nadir, sld_ok & (sld_nadir < BIG)),
+    }
+    no_bl = ~cohort.has_baseline[:, None] & rows_mask
+    frames = []
+    for ci, name in enumerate(chosen):
+        g: Grades = graded["grades"][name]
+        post = earlier_any((g.category == PD) & rows_mask) & rows_mask
+        flags = g.flags | np.where(post, FLAG["post_PD"], 0) | np.where(no_bl, FLAG["NE:no_baseline"], 0)
+        dated = graded["dated"].get(name, np.tile(np.arange(S), (cohort.n_patients, 1)))
+        cat = g.category[p_idx, s_idx]
+        part = {
+            "patient_id": cohort.patient_id[p_idx], "centre": cohort.centre[p_idx],
+            "scan_id": cohort.scan_id[p_idx, s_idx], "day": cohort.day[p_idx, s_idx],
+            "criterion": np.full(len(p_idx), name, dtype=object),
+            "category": np.asarray(CATEGORIES, dtype=object)[cat],
+            "_reasons": g.reasons[p_idx, s_idx], "_rules": g.rules[p_idx, s_idx],
+            "_flags": flags[p_idx, s_idx],
+            **{k: v[p_idx, s_idx] for k, v in numbers.items()},
+            "ct_category": (np.asarray(CT_CATEGORIES, dtype=object)[g.ct[p_idx, s_idx]] if g.ct is not None
+                            else np.full(len(p_idx), None, dtype=object)),
+            "pet_category": (np.asarray(PET_CATEGORIES, dtype=object)[g.pet[p_idx, s_idx]]
+                             if g.pet is not None else np.full(len(p_idx), None, dtype=object)),
+            "pd_dated_scan_id": np.where(cat == PD, cohort.scan_id[p_idx, dated[p_idx, s_idx]], None),
+            "_order": p_idx * (S * 8) + s_idx * 8 + ci,
+        }
+        frames.append(pd.DataFrame(part))
+    out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS)
+    out = out.sort_values("_order", kind="stable").reset_index(drop=True)
+    out["reasons"] = _decode(out.pop("_reasons").to_numpy(), REASONS, REASON_ORDER)
+    out["rules"] = _decode(out.pop("_rules").to_numpy(), RULE_IDS)
+    out["flags"] = _decode(out.pop("_flags").to_numpy(), FLAG_NAMES)
+    out = out.drop(columns="_order")
+    return out[list(COLUMNS)]
+
+
+def _nadir(values: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    from cartlens.criteria.common import nadir_before
+    return nadir_before(values, valid)
+
+
+# ----------------------------------------------------------------------------- result objects
+@dataclass(frozen=True, slots=True)
+class TimepointResult:
+    """One criterion at one follow-up scan (the JSON object of ``cartlens response``)."""
+
+    patient_id: str
+    centre: str
+    scan_id: str
+    day: int
+    criterion: str
+    category: str
+    reasons: tuple[str, ...]
+    rules: tuple[str, ...]
+    spd: float | None
+    spd_change_baseline_pct: float | None
+    spd_change_nadir_pct: float | None
+    sld: float | None
+    flags: tuple[str, ...]
+    ct_category: str | None = None
+    pet_category: str | None = None
+    sld_change_baseline_pct: float | None = None
+    sld_change_nadir_pct: float | None = None
+    pd_dated_scan_id: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """cli.md keys; ``ct_category``/``pet_category`` only for Lugano."""
+        out = {k: getattr(self, k) for k in ("patient_id", "centre", "scan_id", "day", "criterion",
+                                             "category")}
+        out.update(reasons=list(self.reasons), rules=list(self.rules), spd=self.spd,
+                   spd_change_baseline_pct=self.spd_change_baseline_pct,
+                   spd_change_nadir_pct=self.spd_change_nadir_pct, sld=self.sld, flags=list(self.flags),
+                   sld_change_baseline_pct=self.sld_change_baseline_pct,
+                   sld_change_nadir_pct=self.sld_change_nadir_pct, pd_dated_scan_id=self.pd_dated_scan_id)
+        if self.criterion == "lugano":
+            out.update(ct_category=self.ct_category, pet_category=self.pet_category)
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class PatientResponse:
+    """All follow-up assessments of one patient under one or more criteria."""
+
+    patient_id: str
+    centre: str
+    timepoints: tuple[TimepointResult, ...] = field(default_factory=tuple)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"patient_id": self.patient_id, "centre": self.centre,
+                "timepoints": [t.to_dict() for t in self.timepoints]}
+
+    def summary(self) -> pd.DataFrame:
+        """One row per scan, one column per criterion: "PD (NL, TL)"-style cells for a clinician."""
+        rows: dict[tuple[str, int], dict[str, str]] = {}
+        for t in self.timepoints:
+            cell = t.category + (f" ({', '.join(t.reasons)})" if t.reasons else "")
+            rows.setdefault((t.scan_id, t.day), {})[t.criterion] = cell
+        frame = pd.DataFrame.from_dict(rows, orient="index")
+        frame.index = pd.MultiIndex.from_tuples(list(rows), names=["scan_id", "day"])
+        return frame
+
+    def category(self, scan_id: str, criterion: str) -> str:
+        """The category of one scan under one criterion (KeyError if absent)."""
+        for t in self.timepoints:
+            if t.scan_id == scan_id and t.criterion == criterion:
+                return t.category
+        raise KeyError((scan_id, criterion))
+
+
+def records(frame: pd.DataFrame) -> list[TimepointResult]:
+    """Rows of :func:`assess` -> result objects (nan -> None)."""
+    out = []
+    for row in frame.to_dict("records"):
+        clean = {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in row.items()}
+        clean["day"] = int(clean["day"])
+        out.append(TimepointResult(**clean))
+    return out
+
+
+def assess_one(scans: pd.DataFrame, lesions: pd.DataFrame, *, criterion: str | Sequence[str] = CRITERIA,
+               options: ResponseOptions | None = None, infusion_day: int = 0) -> PatientResponse:
+    """One patient's assessments as a :class:`PatientResponse` (refuses several patients)."""
+    crit = (criterion,) if isinstance(criterion, str) else tuple(criterion)
+    keys = scans[["centre", "patient_id"]].drop_duplicates()
+    if len(keys) != 1:
+        raise ValueError(f"assess_one expects one patient, got {len(keys)}")
+    frame = assess(scans, lesions, criteria=crit, options=options, infusion_day=infusion_day)
+    centre, pid = keys.iloc[0]["centre"], keys.iloc[0]["patient_id"]
+    return PatientResponse(patient_id=str(pid), centre=str(centre), timepoints=tuple(records(frame)))
+
+
+__all__ = ["assess", "assess_one", "grade_all", "records", "PatientResponse", "TimepointResult", "CRITERIA",
+           "COLUMNS", "RULE"]
