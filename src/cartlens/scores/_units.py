@@ -27,7 +27,17 @@ def parse(field_name: str, text: str) -> tuple[float, str | None, str | None]:
     try:
         value, unit, censored = _u.parse_quantity(text)
     except (_u.UnitError, ValueError) as exc:
-        raise _error(field_name, f"cannot read {text!r}: {exc}") from None
+        # parse_quantity refuses a unit that starts with a digit ("2.5 10^9/L"), to catch digit groups
+        # ("40 000"). When number and unit are separated by blanks, read the number alone; a digit group then
+        # fails later as an unknown unit ("000 /uL"), so nothing is guessed.
+        head, _, tail = str(text).strip().partition(" ")
+        try:
+            value, unit, censored = _u.parse_quantity(head)
+        except (_u.UnitError, ValueError):
+            raise _error(field_name, f"cannot read {text!r}: {exc}") from None
+        if unit is not None or not tail.strip():
+            raise _error(field_name, f"cannot read {text!r}: {exc}") from None
+        unit = tail.strip()
     return float(value), unit, censored
 
 

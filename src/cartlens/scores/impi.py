@@ -57,7 +57,7 @@ def impi_linear_predictor(mtv_ml: Decimal, age: Decimal, stage: int) -> dict[str
     """
     return {
         "mtv": B_MTV * mtv_ml,
-        "mtv_above_knot": B_MTV_ABOVE_KNOT * max(Decimal(0), mtv_ml - KNOT_ML),
+        "mtv_above_knot": B_MTV_ABOVE_KNOT * (mtv_ml - KNOT_ML) if mtv_ml > KNOT_ML else Decimal(0),
         "age": B_AGE * age,
         "stage": B_STAGE[stage],
     }

@@ -1,0 +1,120 @@
+"""score_patients on a small hand-made data directory, and the CLI contract of cli.md (Scores)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from cartlens.cli import app
+from cartlens.scores import SCORES, score_patients
+
+DATA = Path(__file__).parent / "data" / "cohort"
+CONTRACT_KEYS = {"score", "computable", "value", "group", "points", "messages"}
+runner = CliRunner()
+
+
+def _tables() -> dict[str, pd.DataFrame]:
+    from cartlens.io import read_data_dir
+
+    batch = read_data_dir(DATA)
+    batch.raise_for_errors()
+    return batch.tables
+
+
+def test_score_patients_by_hand():
+    frame = score_patients(_tables()).set_index("patient_id")
+    p1, p2, p3 = frame.loc["P1"], frame.loc["P2"], frame.loc["P3"]
+    # P1: age 66 (1), LDH 500/250 (1), ECOG 1 (0), stage IV (1), marrow + liver = 2 sites (1) -> IPI 4
+    assert (p1["ipi"], p1["ipi_group"], p1["nccn_ipi"]) == (4, "High", 5)
+    # latest lab in day -14..0: CRP 3.5 on day -3 (not 0.5 on day -5, not 20 on day +2); LDH 500 not day -20
+    assert (p1["car_hematotox"], p1["car_hematotox_group"]) == (1, "HT-low")
+    assert p1["m_easix"] == pytest.approx(500 * 3.5 / 200)
+    assert p1["easix"] == pytest.approx(500 * 1.0 / 200)
+    assert p1["impi"] == pytest.approx(0.307733 + 66 * 0.008092449 + 0.322247142, abs=1e-12)
+    # P2 reports in SI units (g/L, /uL, mg/L, ug/L, umol/L): HT-3 thresholds -> 5 points
+    assert (p2["car_hematotox"], p2["car_hematotox_group"]) == (5, "HT-high")
+    assert p2["easix"] == pytest.approx(300 * 1.0 / 175)
+    assert pd.isna(p2["impi"])                                   # no MTV
+    # P3 has no LDH and no HT labs: not computable, never 0
+    assert pd.isna(p3["ipi"]) and pd.isna(p3["car_hematotox"])
+
+
+def test_score_patients_window_option():
+    frame = score_patients(_tables(), window=(-14, -4)).set_index("patient_id")
+    assert frame.loc["P1", "m_easix"] == pytest.approx(500 * 0.5 / 200)     # day -3 CRP now outside
+
+
+def test_score_patients_alternative_hematotox_cutoff():
+    frame = score_patients(_tables(), **{"car-hematotox": {"high_cutoff": 3}}).set_index("patient_id")
+    assert frame.loc["P2", "car_hematotox_group"] == "HT-high" and frame.loc["P1", "car_hematotox_group"] == "HT-low"
+
+
+def test_cli_score_json_contract():
+    result = runner.invoke(app, ["score", "car-hematotox", "--anc", "1.0", "--hb", "9.5", "--plt", "180",
+                                 "--crp", "25 mg/L", "--ferritin", "500", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.stdout)
+    assert CONTRACT_KEYS <= set(body)
+    assert (body["score"], body["computable"], body["value"], body["group"]) == ("car-hematotox", True, 1, "HT-low")
+    assert body["points"] == {"plt": 0, "anc": 1, "hb": 0, "crp": 0, "ferritin": 0}       # HT-11
+
+
+def test_cli_score_missing_input_is_not_computable_json():
+    result = runner.invoke(app, ["score", "easix", "--ldh", "250", "--plt", "100", "--format", "json"])
+    assert result.exit_code == 0
+    body = json.loads(result.stdout)
+    assert body["computable"] is False and body["value"] is None and "creatinine" in body["messages"][0]
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["score", "car-hematotox", "--anc", "1", "--hb", "9", "--plt", "175", "--crp", "45 mg/dL", "--ferritin", "3"],
+     "did you mean mg/L"),
+    (["score", "m-easix", "--ldh", "250", "--crp", "2", "--plt", "175000"], "did you mean /uL"),
+    (["score", "nope"], "unknown score"),
+    (["score", "ipi", "--age", "60", "--bogus", "1"], "not an input of ipi"),
+    (["score", "car-impi", "--mtv", "50", "--age", "60", "--stage", "3"], "coefficients not configured"),
+    (["score", "ipi", "--age"], "needs a value"),
+])
+def test_cli_invalid_input_exit_2(args, message):
+    result = runner.invoke(app, [*args, "--format", "json"] if args[-1] != "--age" else args)
+    assert result.exit_code == 2
+    assert message in result.stderr
+
+
+def test_cli_car_impi_with_coefficients_file(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text('[provenance]\nstatus = "reviewed"\nsource = "test"\n[coefficients]\nmtv = 0.01\n'
+                    'mtv_above_knot = -0.008\nage = 0.01\n[coefficients.stage]\n1 = 0.0\n2 = 0.1\n3 = 0.2\n4 = 0.3\n')
+    result = runner.invoke(app, ["score", "car-impi", "--mtv", "100", "--age", "70", "--stage", "4",
+                                 "--coefficients", str(path), "--format", "json"])
+    assert result.exit_code == 0, result.stderr
+    body = json.loads(result.stdout)
+    assert body["value"] == pytest.approx(1.5544) and body["group"] == "high"
+
+
+def test_cli_scores_data_dir_json():
+    result = runner.invoke(app, ["scores", str(DATA), "--format", "json"])
+    assert result.exit_code == 0, result.stderr
+    body = {row["patient_id"]: row for row in json.loads(result.stdout)}
+    assert set(body) == {"P1", "P2", "P3"}
+    assert body["P2"]["scores"]["car-hematotox"]["value"] == 5
+    assert all(CONTRACT_KEYS <= set(s) for s in body["P1"]["scores"].values())
+    assert body["P3"]["scores"] == {} and "car-hematotox" in body["P3"]["not_computable"]
+
+
+def test_cli_scores_invalid_dir_exit_2(tmp_path):
+    (tmp_path / "patients.csv").write_text("patient_id,centre,age,stage\nP1,C1,17,2\n")
+    result = runner.invoke(app, ["scores", str(tmp_path), "--format", "json"])
+    assert result.exit_code == 2 and "patients.csv:2:age" in result.stderr
+
+
+def test_registry_metadata_for_forms():
+    meta = SCORES["car-hematotox"].to_dict()
+    assert [(i["name"], i["unit"]) for i in meta["inputs"]] == [
+        ("anc", "10^9/L"), ("hb", "g/dL"), ("plt", "10^9/L"), ("crp", "mg/dL"), ("ferritin", "ng/mL")]
+    assert SCORES["impi"].unverified is True and SCORES["ipi"].unverified is False
+    assert all(spec.source for spec in SCORES.values())
