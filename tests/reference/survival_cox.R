@@ -93,4 +93,10 @@ out$synth_conc_weights <- list(c = cw$concordance, se = sqrt(cw$var), count = un
 out$synth_conc_x2 <- (function(k) list(c = k$concordance, se = sqrt(k$var), count = unname(k$count)))(
   concordance(Surv(time, status) ~ x2, g, reverse = TRUE))
 
+# separation: x = 1 fails first -> R warns "coefficient may be infinite"
+sep <- data.frame(time = 1:10, status = rep(1, 10), x = c(1, 1, 1, 1, 1, 0, 0, 0, 0, 0), z = c(0.3, -1, 2, 0.5, 1, -0.2, 0.1, -1.5, 0.7, 0))
+w <- NULL
+fsep <- withCallingHandlers(coxph(Surv(time, status) ~ x + z, sep), warning = function(m) { w <<- conditionMessage(m); invokeRestart("muffleWarning") })
+out$separation <- list(data = as.list(sep), warning = w, coef = unname(coef(fsep)), iter = fsep$iter, loglik = fsep$loglik)
+
 writeLines(toJSON(out, auto_unbox = TRUE, digits = NA, na = "null"), "tests/reference/survival_cox.json")

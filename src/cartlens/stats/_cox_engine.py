@@ -139,17 +139,30 @@ def cox_terms(design: CoxDesign, beta: FloatArray, *, need_info: bool = True) ->
     wd = w[dr]
     loglik = float(wd @ eta[dr] - wt @ np.log(den))
     score = wd @ x[dr] - (wt / den) @ a
-    info = np.zeros((beta.size, beta.size))
+    terms = CoxTerms(loglik, score, np.zeros((beta.size, beta.size)), risk, den, mean)
     if need_info:
-        ng = design.g_start.size
-        a_g = np.bincount(g, weights=wt / den, minlength=ng)
-        b_g = np.bincount(g, weights=wt * frac / den, minlength=ng)
-        cum = np.concatenate(([0.0], np.cumsum(a_g)))
-        c = wr * (cum[design.row_hi] - cum[design.row_lo])
-        c[dr] -= wr[dr] * b_g[design.death_group]
-        am = mean * np.sqrt(wt)[:, None]
-        info = (x.T * c) @ x - am.T @ am
-    return CoxTerms(loglik, score, info, risk, den, mean)
+        terms = CoxTerms(loglik, score, weighted_information(design, terms), risk, den, mean)
+    return terms
+
+
+def weighted_information(design: CoxDesign, terms: CoxTerms, h: FloatArray | None = None) -> FloatArray:
+    """``sum_g h_g V_g``: information contributions of the death groups, each scaled by ``h_g``.
+
+    ``V_g = sum_{e in g} wt_e (C_e / den_e - mean_e mean_e')`` with ``C_e`` the (Efron-reduced) risk-set sum of
+    ``r x x'``. ``h = 1`` gives the observed information; ``h = g(t)`` and ``g(t)^2`` give the blocks of
+    ``cox.zph``'s score test. One ``X' diag(c) X`` product (risk-set sums via cumulative sums).
+    """
+    x, wr = design.x, design.weight * terms.risk
+    g, frac, wt, den = design.el_group, design.el_frac, design.el_wt, terms.den
+    ng = design.g_start.size
+    hg = np.ones(ng) if h is None else h
+    a_g = np.bincount(g, weights=wt / den, minlength=ng) * hg
+    b_g = np.bincount(g, weights=wt * frac / den, minlength=ng) * hg
+    cum = np.concatenate(([0.0], np.cumsum(a_g)))
+    c = wr * (cum[design.row_hi] - cum[design.row_lo])
+    dr = design.death_rows
+    c[dr] -= wr[dr] * b_g[design.death_group]
+    return (x.T * c) @ x - (terms.mean * (wt * hg[g])[:, None]).T @ terms.mean
 
 
 def cholesky_rank(info: FloatArray, toler: float = TOLER_CHOL) -> NDArray[np.bool_]:

@@ -1,0 +1,48 @@
+"""coxph: separation, collinearity and bad input are reported clearly (never silently)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from _survival_ref import load
+
+from cartlens.stats.cox import CoxConvergenceWarning, coxph
+
+REF = load("survival_cox")
+
+
+def test_separation_warns_like_r() -> None:
+    """R: 'Loglik converged before variable 1 ; coefficient may be infinite.' (survival_cox.R)."""
+    sep = REF["separation"]
+    data = sep["data"]
+    assert "coefficient may be infinite" in sep["warning"]
+    with pytest.warns(CoxConvergenceWarning, match=r"\['x'\]; coefficient may be infinite"):
+        fit = coxph(data["time"], data["status"], np.column_stack([data["x"], data["z"]]), names=["x", "z"])
+    assert fit.infinite == ("x",)
+    np.testing.assert_allclose(fit.coef, sep["coef"], rtol=1e-6)
+    np.testing.assert_allclose(fit.loglik, sep["loglik"], rtol=1e-9)
+    assert fit.iterations == sep["iter"]
+
+
+def test_collinear_covariates_are_named() -> None:
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(40, 2))
+    frame = pd.DataFrame({"age": x[:, 0], "sex": x[:, 1], "age2": 2 * x[:, 0] + 1})
+    with pytest.raises(ValueError, match=r"\['age2'\] are collinear"):
+        coxph(rng.integers(1, 50, 40), rng.integers(0, 2, 40), frame)
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"event": np.zeros(5)}, "no events"),
+    ({"ties": "exact"}, "ties must be 'efron' or 'breslow'"),
+    ({"X": np.ones((4, 1))}, "X: 4 rows but time has 5"),
+    ({"X": pd.DataFrame({"mtv": [1.0, np.nan, 2.0, 3.0, 4.0]})}, r"X\[mtv\]: element 1 is nan"),
+    ({"event": [1, 2, 1, 0, 1]}, r"event: element 1 is 2"),
+    ({"init": [0.0, 0.0]}, "init: 2 values for 1 covariates"),
+])
+def test_bad_input(kwargs: dict, message: str) -> None:
+    args = {"time": [5.0, 3.0, 8.0, 1.0, 9.0], "event": [1, 1, 0, 1, 1], "X": np.array([[1.0], [0.5], [2.0], [0.1], [3.0]])}
+    args |= kwargs
+    with pytest.raises(ValueError, match=message):
+        coxph(args.pop("time"), args.pop("event"), args.pop("X"), **args)
