@@ -1,0 +1,1 @@
+"""Alembic migrations of the cartlens store, run programmatically by ``Store.migrate()``."""
