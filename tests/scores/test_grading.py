@@ -150,3 +150,10 @@ def test_ice_worked_example():
     assert compute("icans", dict(items, consciousness="alert", **NONE)).value == 1
     with pytest.raises(ScoreInputError, match="differs from the sum"):
         compute("icans", dict(items, ice=9, consciousness="alert", **NONE))
+
+
+def test_deauville_needs_only_the_regions_the_decision_uses():
+    assert compute("deauville", dict(lesion=1.5, mbp=1.8)).value == 2            # <= MBP: liver not needed
+    assert compute("deauville", dict(lesion=6.0, liver=2.5)).value == 5          # > 2 x liver: MBP not needed
+    res = compute("deauville", dict(lesion=2.2, liver=2.5))                      # 2 or 3 depends on MBP
+    assert not res.computable and "mbp" in res.messages[0]

@@ -101,6 +101,15 @@ def test_default_uln_is_used_with_a_message(model):
     assert sum("default (MSK) ULN" in m for m in res.messages) == 2
 
 
+def test_model_lab_names_accepted_as_aliases(model):
+    labs = CASES["S-9"]["labs"]                     # hb, plt, wbc
+    inputs = {"hgb": labs["hb"][0], "hgb_uln": labs["hb"][1], "platelets": labs["plt"][0],
+              "platelets_uln": labs["plt"][1], "wbc": labs["wbc"][0], "wbc_uln": labs["wbc"][1]}
+    assert compute("inflamix", inputs, model=model).value == pytest.approx(CASES["S-9"]["p_log_domain"], abs=1e-9)
+    with pytest.raises(ScoreInputError, match="given twice"):
+        compute("inflamix", {"alk": 100, "alp": 100, "crp": 1}, model=model)
+
+
 def test_research_use_notice_on_every_output(model):
     res = compute("inflamix", {"crp": 5, "ldh": 400}, model=model)
     assert res.to_dict()["research_use_only"] is True

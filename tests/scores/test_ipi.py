@@ -132,3 +132,11 @@ def test_ipi_rejects_bad_values(field, value, message):
 def test_unknown_input_is_refused():
     with pytest.raises(ScoreInputError, match="not an input of ipi"):
         compute("ipi", dict(age=60, ldh=250, ldh_uln=250, ecog=1, stage=2, extranodal_sites=1, crp=1))
+
+
+def test_aaipi_accepts_the_ipi_input_set():
+    # cli.md lists one input set for ipi, aaipi and ripi; age and sites are accepted but not scored
+    inputs = dict(age=72, ldh=375, ldh_uln=250, ecog=2, stage="III", extranodal_sites=1)     # IPI-7
+    res = compute("aaipi", inputs)
+    assert (res.value, res.group) == (3, "High")
+    assert "age > 60" in res.messages[0]

@@ -32,7 +32,7 @@ CONFIG_FLAGS = {
     "pleura_as_lung": ("nccn-ipi", "pleura_as_lung"),
     "multiplier": ("deauville", "multiplier"),
 }
-_FLAG_TYPES = {"allow_example": "bool", "pleura_as_lung": "bool", "upper_tercile": float, "high_cutoff": int,
+_FLAG_TYPES: dict[str, Any] = {"allow_example": "bool", "pleura_as_lung": "bool", "upper_tercile": float, "high_cutoff": int,
                "multiplier": str, "coefficients": str, "model": str}
 
 

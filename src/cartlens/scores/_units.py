@@ -8,12 +8,11 @@ value is implausible in its stated unit ("did you mean mg/L?").
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from cartlens import units as _u
 
-__all__ = ["parse", "to_canonical", "check_number", "convert_pair"]
+__all__ = ["check_number", "convert_pair", "parse", "to_canonical"]
 
 
 def _error(field_name: str, message: str) -> Exception:

@@ -179,7 +179,7 @@ def icans(values: dict[str, Any], missing: list[str], messages: list[str], **_: 
         missing = [*missing, "ice"]
     if missing:
         return not_computable("icans", missing, source=SOURCE, messages=msgs)
-    points = {"ice": 4 if unarousable else _ice_grade(ice),   # unarousable: ICE cannot be done -> grade 4
+    points = {"ice": 4 if unarousable else _ice_grade(int(ice or 0)),   # unarousable: ICE cannot be done -> grade 4
               "consciousness": CONSCIOUSNESS_GRADE[values["consciousness"]],
               "seizure": SEIZURE_GRADE[values["seizure"]], "motor": MOTOR_GRADE[values["motor"]],
               "icp": ICP_GRADE[values["icp"]]}

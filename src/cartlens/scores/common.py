@@ -35,8 +35,8 @@ __all__ = [
     "ScoreResult",
     "ScoreSpec",
     "exact",
-    "read_inputs",
     "not_computable",
+    "read_inputs",
 ]
 
 SIGNIFICANT_DIGITS = 12  # converted values are rounded to this many significant digits before comparison
@@ -147,6 +147,7 @@ class ScoreSpec:
     unverified: bool = False
     groups: tuple[str, ...] = ()
     notes: str = ""
+    aliases: Mapping[str, str] = field(default_factory=dict)   # other accepted input names -> input name
 
     def to_dict(self) -> dict[str, Any]:
         """Metadata for forms: inputs with canonical units, citation, unverified flag, group labels."""
@@ -158,7 +159,7 @@ class ScoreSpec:
 # ---------------------------------------------------------------------------------------------- numbers
 
 
-def exact(value: float | int | str | Decimal) -> Decimal:
+def exact(value: float | str | Decimal) -> Decimal:
     """A finite number as a Decimal rounded to 12 significant digits (float noise removed)."""
     if isinstance(value, Decimal):
         dec = value
@@ -168,9 +169,7 @@ def exact(value: float | int | str | Decimal) -> Decimal:
         dec = Decimal(str(value).strip())
     if not dec.is_finite():
         raise InvalidOperation(str(value))
-    if dec.adjusted() >= SIGNIFICANT_DIGITS or dec.as_tuple().exponent < -SIGNIFICANT_DIGITS:
-        dec = Decimal(f"{float(dec):.{SIGNIFICANT_DIGITS}g}")
-    return dec
+    return Decimal(format(dec, f".{SIGNIFICANT_DIGITS}g"))
 
 
 def is_missing(value: Any) -> bool:
@@ -262,7 +261,7 @@ def _read_one(spec: InputSpec, raw: Any, messages: list[str]) -> Any:
 
 
 def read_inputs(
-    specs: Sequence[InputSpec], inputs: Mapping[str, Any], *, score: str
+    specs: Sequence[InputSpec], inputs: Mapping[str, Any], *, score: str, aliases: Mapping[str, str] | None = None
 ) -> tuple[dict[str, Any], list[str], list[str]]:
     """Validate and convert the inputs of one score.
 
@@ -281,10 +280,16 @@ def read_inputs(
         For an unknown input name, a bad unit, an implausible value or an unknown choice.
     """
     known = {spec.name: spec for spec in specs}
-    for key in inputs:
-        if key.replace("-", "_") not in known:
+    aliases = aliases or {}
+    normalised: dict[str, Any] = {}
+    for key, val in inputs.items():
+        name = key.replace("-", "_")
+        name = aliases.get(name, name)
+        if name not in known:
             raise ScoreInputError(key, f"is not an input of {score}; inputs are {sorted(known)}")
-    normalised = {key.replace("-", "_"): val for key, val in inputs.items()}
+        if name in normalised:
+            raise ScoreInputError(key, f"given twice (as {name})")
+        normalised[name] = val
     values: dict[str, Any] = {}
     missing: list[str] = []
     messages: list[str] = []
@@ -309,7 +314,7 @@ def not_computable(
                        extra=dict(extra or {}))
 
 
-def as_float(value: Decimal | float | int) -> float:
+def as_float(value: Decimal | float) -> float:
     """Plain float for JSON (never NaN: callers pass finite numbers only)."""
     out = float(value)
     if not math.isfinite(out):

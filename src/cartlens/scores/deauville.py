@@ -53,19 +53,22 @@ def _lesion(raw: Any) -> Decimal | None:
 
 
 def _from_suv(values: dict[str, Any], multiplier: Decimal) -> tuple[int | None, list[str]]:
+    """DS from SUVs; only the reference regions the decision needs are required."""
     if "lesion" not in values:
         return None, ["lesion"]
     lesion = _lesion(values["lesion"])
     if lesion is None:
         return 1, []
-    need = [name for name in ("mbp", "liver") if name not in values]
-    if need:
-        return None, need
-    if lesion <= values["mbp"]:
+    mbp, liver = values.get("mbp"), values.get("liver")
+    if mbp is not None and lesion <= mbp:
         return 2, []
-    if lesion <= values["liver"]:
-        return 3, []
-    return (4 if lesion <= multiplier * values["liver"] else 5), []
+    if liver is None:
+        return None, ["liver"] if mbp is not None else ["mbp", "liver"]
+    if lesion > liver:
+        return (4 if lesion <= multiplier * liver else 5), []
+    if mbp is None:
+        return None, ["mbp"]
+    return 3, []
 
 
 def deauville(values: dict[str, Any], missing: list[str], messages: list[str], *,
@@ -78,6 +81,7 @@ def deauville(values: dict[str, Any], missing: list[str], messages: list[str], *
     mult = exact(multiplier)
     new = values.get("new_lesion", "none")
     ds: int | str | None
+    need: list[str]
     if new == "lymphoma":
         ds, need = 5, []
     else:

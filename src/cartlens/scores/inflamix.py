@@ -30,7 +30,7 @@ marginalise over missing features (inflamix.md §5).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,7 +54,11 @@ FEATURES = ("albumin", "alk", "ast", "ferritin", "hb", "ldh", "plt", "tbr", "il1
 INPUT_NAME = {"albumin": "albumin", "alk": "alp", "ast": "ast", "ferritin": "ferritin", "hb": "hb",
               "ldh": "ldh", "plt": "plt", "tbr": "bilirubin", "il10": "il10", "il6": "il6", "tnfa": "tnfa",
               "crp": "crp", "ddimer": "ddimer", "wbc": "wbc"}
-FEATURE_OF = {v: k for k, v in INPUT_NAME.items()} | {"alk": "alk", "tbr": "tbr"}
+#: Other accepted input names: the model's own (``alk``, ``tbr``) and common spellings.
+ALIASES = {alias + suffix: name + suffix
+           for alias, name in {"alk": "alp", "tbr": "bilirubin", "hgb": "hb", "il_6": "il6", "il_10": "il10",
+                               "tnf": "tnfa", "d_dimer": "ddimer", "platelets": "plt"}.items()
+           for suffix in ("", "_uln")}
 LOG_FEATURES = frozenset({"crp", "ferritin"})
 #: Units of the calculator (a bare number is read in these) and its default (MSK) ULNs, inflamix.md §2.
 CALCULATOR_UNITS = {"albumin": "g/dL", "alk": "U/L", "ast": "U/L", "ferritin": "ng/mL", "hb": "g/dL",
@@ -219,8 +223,7 @@ def inflamix(values: dict[str, Any], missing: list[str], messages: list[str], *,
     return ScoreResult("inflamix", True, post.p_inflammatory, group, {}, tuple(msgs), SOURCE, extra=extra)
 
 
-def model_from_arrays(weights: Sequence[float], means: Any, covariances: Any, scaling_mean: Sequence[float],
-                      scaling_sd: Sequence[float], *, inflammatory: int = 1, provenance: str = "") -> InflaMixModel:
+def model_from_arrays(weights: Any, means: Any, covariances: Any, scaling_mean: Any, scaling_sd: Any, *, inflammatory: int = 1, provenance: str = "") -> InflaMixModel:
     """Build a model from plain arrays (features in :data:`FEATURES` order)."""
     return InflaMixModel(np.asarray(weights, float), np.asarray(means, float), np.asarray(covariances, float),
                          np.asarray(scaling_mean, float), np.asarray(scaling_sd, float), inflammatory, provenance)

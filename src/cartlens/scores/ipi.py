@@ -57,8 +57,7 @@ _STAGE_WORDS = {"i": 1, "ii": 2, "iii": 3, "iv": 4, "1": 1, "2": 2, "3": 3, "4":
 def parse_stage(raw: Any) -> int:
     """Ann Arbor stage 1-4 from 1..4 or I..IV (suffixes such as ``IIE``/``IVB`` are not accepted)."""
     text = str(raw).strip().lower()
-    if text.endswith(".0"):
-        text = text[:-2]
+    text = text.removesuffix(".0")
     if text not in _STAGE_WORDS:
         raise ScoreInputError("stage", f"{raw!r} is not an Ann Arbor stage (1-4 or I-IV)")
     return _STAGE_WORDS[text]
@@ -122,7 +121,11 @@ STAGE = InputSpec("stage", "text", "Ann Arbor stage 1-4 (or I-IV)")
 IPI_INPUTS = (_age(), *LDH_INPUTS, ECOG, STAGE,
               InputSpec("extranodal_sites", "text",
                         "number of extranodal sites, or site names separated by ';'"))
-AAIPI_INPUTS = (*LDH_INPUTS, ECOG, STAGE)
+AAIPI_INPUTS = (*LDH_INPUTS, ECOG, STAGE,
+                # accepted so that one IPI input set serves all three indices (cli.md); not scored by the aaIPI
+                InputSpec("age", "number", "age in years (not scored; the aaIPI is applied whatever the age)",
+                          unit="years", minimum=18, maximum=110, required=False),
+                InputSpec("extranodal_sites", "text", "not scored by the aaIPI", required=False))
 NCCN_INPUTS = (_age(), *LDH_INPUTS, ECOG, STAGE,
                InputSpec("key_extranodal", "text",
                          "yes/no: bone marrow, CNS, liver/GI tract or lung involved (or site names)"))
@@ -174,8 +177,10 @@ def aaipi(values: dict[str, Any], missing: list[str], messages: list[str], **_: 
     """
     if missing:
         return not_computable("aaipi", missing, source=AAIPI_SOURCE, messages=messages)
-    points = _ipi_points(values, with_age=False)
+    points = _ipi_points({k: v for k, v in values.items() if k != "extranodal_sites"}, with_age=False)
     total = sum(points.values())
+    if "age" in values and values["age"] > 60:
+        messages = [*messages, "age > 60: the aaIPI was built for age <= 60 (applied at relapse as sAAIPI)"]
     return ScoreResult("aaipi", True, total, IPI_GROUPS[total], points, tuple(messages), AAIPI_SOURCE,
                        extra={"ldh_ratio": float(ldh_ratio(values))})
 

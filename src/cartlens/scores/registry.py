@@ -44,7 +44,8 @@ _SPECS = (
               notes="needs a reviewed or fitted coefficient set (coefficients=...); refuses without one"),
     ScoreSpec("inflamix", "InflaMix inflammatory cluster", inflamix.INPUTS, inflamix.SOURCE, inflamix.inflamix,
               groups=("Non-inflammatory", "Inflammatory"),
-              notes="research use only; needs the user's model.RData (model=...); >= 2 labs"),
+              notes="research use only; needs the user's model.RData (model=...); >= 2 labs",
+              aliases=inflamix.ALIASES),
 )
 
 #: name -> :class:`ScoreSpec` (read-only). Use ``SCORES[name].to_dict()`` to build a form.
@@ -92,5 +93,5 @@ def compute(name: str, inputs: Mapping[str, Any], **config: Any) -> ScoreResult:
         CAR-IMPI without a configured model.
     """
     spec = SCORES[canonical_name(name)]
-    values, missing, messages = read_inputs(spec.inputs, inputs, score=spec.name)
+    values, missing, messages = read_inputs(spec.inputs, inputs, score=spec.name, aliases=spec.aliases)
     return spec.function(values, missing, messages, **config)
