@@ -18,6 +18,7 @@ Web/privacy rule: web_and_security.md "Privacy".  Pure function on a pydicom Dat
 
 from __future__ import annotations
 
+import copy
 import hashlib
 from datetime import date, timedelta
 from typing import Any
@@ -95,7 +96,7 @@ def deidentify(ds: Dataset, *, pseudonym: str, uid_key: bytes, anchor: date) -> 
     anchor : datetime.date
         The date that becomes 2000-01-01 (e.g. the baseline study date); the same for a whole study.
     """
-    out = ds.copy()
+    out = copy.deepcopy(ds)
     days = (BASE_DATE - anchor).days
     for keyword in REMOVE:
         if keyword in out:
@@ -122,7 +123,10 @@ def deidentify(ds: Dataset, *, pseudonym: str, uid_key: bytes, anchor: date) -> 
     out.PatientName = pseudonym
     out.PatientID = pseudonym
     out.PatientIdentityRemoved = "YES"
-    out.DeidentificationMethod = "PS3.15 E basic; retain patient characteristics; modified dates; safe private"
+    out.DeidentificationMethod = "PS3.15 E1 basic; patient chars; modified dates; safe private"
+    meta = getattr(out, "file_meta", None)
+    if meta is not None and "MediaStorageSOPInstanceUID" in meta:
+        meta.MediaStorageSOPInstanceUID = out.SOPInstanceUID
     return out
 
 

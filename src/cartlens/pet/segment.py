@@ -203,7 +203,9 @@ def _grow_pct41(volume: SUVVolume, seeds: np.ndarray, n: int, connectivity: int,
         box = tuple(slice(max(s.start - m, 0), min(s.stop + m, dim))
                     for s, m, dim in zip(boxes[lid - 1], margin, data.shape))
         crop = data[box]
-        cand = (crop >= fraction * vmax[lid]) & (out[box] == 0)      # inclusive threshold (§0)
+        # inclusive threshold (§0), compared at the data's float32 precision so that a voxel holding
+        # float32(0.41 x SUVmax) is in the region
+        cand = (crop >= np.float32(fraction * vmax[lid])) & (out[box] == 0)
         local = tuple(p - s.start for p, s in zip(peak, box))
         cc = cc3d.connected_components(cand, connectivity=connectivity, out_dtype=np.uint32)
         region = cc == cc[local]

@@ -76,8 +76,13 @@ class SUVVolume:
 
     @property
     def voxel_volume_ml(self) -> float:
-        """Volume of one voxel in mL (= |det| of the direction-scaled 3x3 block / 1000)."""
-        return float(abs(np.linalg.det(self.affine[:3, :3])) / 1000.0)
+        """Volume of one voxel in mL: |triple product| of the affine's columns (mm^3) / 1000.
+
+        The triple product is exact for axis-aligned grids (a 2 mm voxel gives 0.008 mL, not the
+        0.007999... that an LU determinant returns).
+        """
+        a = self.affine[:3, :3]
+        return float(abs(np.dot(a[:, 0], np.cross(a[:, 1], a[:, 2]))) / 1000.0)
 
     def index_to_mm(self, index: np.ndarray) -> np.ndarray:
         """Array indices ``(N, 3)`` in (k, j, i) order -> patient LPS ``(N, 3)`` (x, y, z) mm."""

@@ -1,0 +1,125 @@
+"""``cartlens pet …``: PET quantification (spec cli.md "PET"; JSON keys are a contract).
+
+* ``cartlens pet quantify (--dicom DIR | --nifti FILE) [--method suv4|pct41] [--min-volume-ml V]
+  [--format json]`` -> ``{"method", "mtv_ml", "tlg", "suvmax", "suvpeak", "n_lesions", "dmax_cm",
+  "lesions": [{"id", "volume_ml", "suvmax", "suvmean", "suvpeak", "tlg", "centroid_mm", "max_diameter_cm"}]}``
+  plus extra keys (parameters, qc_flags, …).
+* ``cartlens pet batch MANIFEST.csv [--scheduler ADDRESS] [--workers N] --out FILE.parquet``.
+
+Exit status: 0 success, 2 invalid input (message on stderr naming the file/tag), 1 other failure.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import pandas as pd
+import typer
+
+pet_app = typer.Typer(help="PET quantification: SUV from DICOM/NIfTI, MTV (SUV>=4 or 41 % SUVmax), features.",
+                      no_args_is_help=True)
+
+
+class Method(str, Enum):
+    suv4 = "suv4"
+    pct41 = "pct41"
+
+
+class Format(str, Enum):
+    json = "json"
+    table = "table"
+
+
+def _clean(value: Any) -> Any:
+    """Non-finite floats -> None (JSON null), recursively."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    return value
+
+
+def _fail(message: str, code: int) -> None:
+    typer.echo(message, err=True)
+    raise typer.Exit(code)
+
+
+@pet_app.command("quantify")
+def quantify_cmd(
+    dicom: Annotated[Path | None, typer.Option("--dicom", help="Folder with one PET DICOM series (recursive).")] = None,
+    nifti: Annotated[Path | None, typer.Option("--nifti", help="NIfTI image whose values are already SUV.")] = None,
+    method: Annotated[Method, typer.Option("--method", help="suv4: SUV >= 4.0; pct41: 41 % of each lesion's "
+                                           "SUVmax.")] = Method.suv4,
+    min_volume_ml: Annotated[float, typer.Option("--min-volume-ml", help="Drop lesions below this (mL).")] = 0.0,
+    connectivity: Annotated[int, typer.Option("--connectivity", help="6, 18 or 26.")] = 26,
+    suv_type: Annotated[str, typer.Option("--suv-type", help="bw, lbm_james, lbm_janmahasatian, ibw or bsa "
+                                          "(DICOM only).")] = "bw",
+    fmt: Annotated[Format, typer.Option("--format", help="json (the cli.md contract) or a table.")] = Format.table,
+) -> None:
+    """Quantify one PET scan: MTV, TLG, SUVmax/peak, lesion count, Dmax and the lesion list."""
+    from cartlens.pet import PETInputError, load_dicom_suv, load_nifti, quantify
+
+    if (dicom is None) == (nifti is None):
+        _fail("pet quantify: give exactly one of --dicom DIR or --nifti FILE", 2)
+    try:
+        volume = load_dicom_suv(dicom, suv_type=suv_type) if dicom is not None else load_nifti(nifti)  # type: ignore[arg-type]
+        result = quantify(volume, method=method.value, min_volume_ml=min_volume_ml, connectivity=connectivity)
+    except PETInputError as err:
+        _fail(str(err), 2)
+    except Exception as err:  # noqa: BLE001 - a bug: say so, exit 1, no traceback for the user
+        _fail(f"pet quantify failed: {type(err).__name__}: {err}", 1)
+    if fmt is Format.json:
+        typer.echo(json.dumps(_clean(result.to_dict())))
+        return
+    scan = {k: v for k, v in result.to_dict().items() if k in ("method", "mtv_ml", "tlg", "suvmax", "suvpeak",
+                                                              "n_lesions", "dmax_cm", "sdmax_per_m")}
+    typer.echo("  ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in scan.items()))
+    if result.qc_flags:
+        typer.echo("qc: " + ", ".join(result.qc_flags))
+    with pd.option_context("display.width", 160, "display.max_rows", 200):
+        typer.echo(result.summary().round(3).to_string(index=False))
+
+
+@pet_app.command("batch")
+def batch_cmd(
+    manifest: Annotated[Path, typer.Argument(help="CSV: scan_id and dicom or nifti (+ method, min_volume_ml).")],
+    out: Annotated[Path, typer.Option("--out", help="Scan table (parquet); lesions go to OUT.lesions.parquet.")],
+    scheduler: Annotated[str | None, typer.Option("--scheduler", help="Address of a running Dask scheduler.")] = None,
+    workers: Annotated[int, typer.Option("--workers", help="Local worker processes without --scheduler.")] = 1,
+) -> None:
+    """Quantify many scans on Dask; resumable (scans already done in OUT are skipped)."""
+    from cartlens.pet.batch import lesions_path, pending_rows, read_manifest, run_batch
+    from cartlens.pet.errors import PETInputError
+
+    try:
+        table = read_manifest(manifest)
+    except PETInputError as err:
+        _fail(str(err), 2)
+    todo, old_scans, old_lesions = pending_rows(table, out)
+
+    def progress(done: int, total: int) -> None:
+        typer.echo(f"pet batch: {done}/{total} scans", err=True)
+
+    try:
+        scans, lesions = run_batch(todo, scheduler=scheduler, workers=workers, progress=progress)
+    except Exception as err:  # noqa: BLE001 - cluster failure: exit 1 with the reason
+        _fail(f"pet batch failed: {type(err).__name__}: {err}", 1)
+    scans = pd.concat([old_scans, scans], ignore_index=True)
+    lesions = pd.concat([old_lesions, lesions], ignore_index=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    scans.to_parquet(out, index=False)
+    lesions.to_parquet(lesions_path(out), index=False)
+    bad = int((scans["status"] != "ok").sum()) if len(scans) else 0
+    typer.echo(json.dumps({"scans": len(scans), "ok": len(scans) - bad, "failed": bad, "out": str(out),
+                           "lesions_out": str(lesions_path(out))}))
+
+
+def register(app: typer.Typer) -> None:
+    """Attach the ``pet`` command group to the root app."""
+    app.add_typer(pet_app, name="pet")

@@ -1,0 +1,86 @@
+"""``cartlens pet quantify`` / ``pet batch`` (cli.md PET contract; exit codes)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+import pandas as pd
+from typer.testing import CliRunner
+
+from cartlens.cli import app
+
+from .dicom_factory import write_series
+
+runner = CliRunner()
+
+
+def _nifti(path: Path, hot: float = 10.0) -> Path:
+    # 2 mm voxels; a 5x5x5 cube of SUV `hot` (1.0 mL) in background 1
+    arr = np.ones((20, 20, 20), np.float32)
+    arr[5:10, 5:10, 5:10] = hot
+    nib.save(nib.Nifti1Image(arr, np.diag([2.0, 2.0, 2.0, 1.0])), path)
+    return path
+
+
+def test_quantify_nifti_json(tmp_path: Path) -> None:
+    res = runner.invoke(app, ["pet", "quantify", "--nifti", str(_nifti(tmp_path / "a.nii.gz")), "--format", "json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert out["method"] == "suv4" and out["n_lesions"] == 1
+    assert out["mtv_ml"] == 1.0 and out["tlg"] == 10.0 and out["suvmax"] == 10.0 and out["dmax_cm"] == 0.0
+    assert set(out["lesions"][0]) >= {"id", "volume_ml", "suvmax", "suvmean", "suvpeak", "tlg", "centroid_mm",
+                                      "max_diameter_cm"}
+
+
+def test_quantify_dicom_pct41_min_volume(tmp_path: Path) -> None:
+    px = np.full((6, 8, 8), 5000, np.int16)          # SUV 1.381683 background (hand value, §5.4.1)
+    px[2:4, 2:4, 2:4] = 20000                        # SUV 5.526732
+    write_series(tmp_path / "s", px)
+    res = runner.invoke(app, ["pet", "quantify", "--dicom", str(tmp_path / "s"), "--method", "pct41",
+                              "--min-volume-ml", "0.1", "--format", "json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    # 8 voxels x 64 uL = 0.512 mL >= 0.1; 41 % of 5.5267 = 2.27 > background 1.38
+    assert out["method"] == "pct41" and out["n_lesions"] == 1 and out["mtv_ml"] == 0.512
+    assert abs(out["suvmax"] - 4 * 1.381683) < 1e-5
+
+
+def test_quantify_invalid_input_exit_2(tmp_path: Path) -> None:
+    write_series(tmp_path / "s", np.full((2, 3, 3), 5000, np.int16), series={"Units": "PROPCNTS"})
+    res = runner.invoke(app, ["pet", "quantify", "--dicom", str(tmp_path / "s"), "--format", "json"])
+    assert res.exit_code == 2
+    assert "Units (0054,1001)" in res.stderr and res.stdout == ""
+
+
+def test_quantify_needs_exactly_one_source(tmp_path: Path) -> None:
+    res = runner.invoke(app, ["pet", "quantify", "--format", "json"])
+    assert res.exit_code == 2 and "exactly one of" in res.stderr
+
+
+def test_batch_resumable(tmp_path: Path) -> None:
+    _nifti(tmp_path / "a.nii.gz", 10.0)
+    _nifti(tmp_path / "b.nii.gz", 6.0)
+    (tmp_path / "m.csv").write_text("scan_id,patient_id,nifti\nS1,P1,a.nii.gz\nS2,P2,b.nii.gz\nS3,P3,missing.nii\n")
+    out = tmp_path / "res.parquet"
+    res = runner.invoke(app, ["pet", "batch", str(tmp_path / "m.csv"), "--out", str(out), "--workers", "1"])
+    assert res.exit_code == 0, res.output
+    scans = pd.read_parquet(out).set_index("scan_id")
+    assert scans.loc["S1", "mtv_ml"] == 1.0 and scans.loc["S2", "tlg"] == 6.0
+    assert scans.loc["S3", "status"].startswith("invalid: missing.nii")
+    lesions = pd.read_parquet(tmp_path / "res.lesions.parquet")
+    assert sorted(lesions["scan_id"]) == ["S1", "S2"] and set(lesions.columns) >= {"patient_id", "volume_ml", "suvmax"}
+    # re-run: S1, S2 kept, S3 retried (still failing) -> no duplicate rows
+    runner.invoke(app, ["pet", "batch", str(tmp_path / "m.csv"), "--out", str(out), "--workers", "1"])
+    assert sorted(pd.read_parquet(out)["scan_id"]) == ["S1", "S2", "S3"]
+
+
+def test_batch_manifest_errors(tmp_path: Path) -> None:
+    (tmp_path / "m.csv").write_text("scan_id,nifti,method\nS1,a.nii,suv5\nS1,,\n")
+    res = runner.invoke(app, ["pet", "batch", str(tmp_path / "m.csv"), "--out", str(tmp_path / "o.parquet")])
+    assert res.exit_code == 2
+    assert "m.csv:2:method: 'suv5' is not suv4 or pct41" in res.stderr
+    assert "m.csv:3:dicom: give exactly one of dicom / nifti" in res.stderr
+    assert "m.csv:3:scan_id: duplicate 'S1'" in res.stderr
