@@ -118,3 +118,17 @@ def test_registry_metadata_for_forms():
         ("anc", "10^9/L"), ("hb", "g/dL"), ("plt", "10^9/L"), ("crp", "mg/dL"), ("ferritin", "ng/mL")]
     assert SCORES["impi"].unverified is True and SCORES["ipi"].unverified is False
     assert all(spec.source for spec in SCORES.values())
+
+
+def test_scores_by_cohort_table():
+    from cartlens.scores import scores_by_cohort
+
+    tables = _tables()
+    cohorts = {"P1": "development", "P2": "development", "P3": "validation"}
+    patients = tables["patients"].assign(cohort=tables["patients"]["patient_id"].map(cohorts))
+    table = scores_by_cohort(score_patients(tables), patients).set_index(["cohort", "score"])
+    ht = table.loc[("development", "car-hematotox")]
+    # P1 HT 1 (low), P2 HT 5 (high): n 2, both computable, median 3
+    assert (ht["n"], ht["computable"], ht["median"]) == (2, 2, 3.0)
+    assert ht["groups"] == {"HT-low": 1, "HT-high": 1}
+    assert table.loc[("validation", "ipi"), "computable"] == 0

@@ -214,3 +214,16 @@ def test_official_model_checksums_and_edge_cases(official):
     assert not compute("inflamix", {"crp": 5}, model=official).computable                      # IM-7
     extreme = compute("inflamix", {"ldh": 60000, "ast": 2000, "wbc": 150, "bilirubin": 30}, model=official)
     assert extreme.value == pytest.approx(1.0) and extreme.to_dict()["out_of_distribution"] is True   # IM-22
+
+
+def test_complete_rows_agree_with_sklearn_gaussian_mixture(model):
+    # inflamix.md §5: sklearn cannot marginalise, but on complete 14-lab rows it is an independent check
+    from sklearn.mixture import GaussianMixture
+
+    gm = GaussianMixture(n_components=2, covariance_type="full")
+    gm.weights_, gm.means_, gm.covariances_ = model.weights, model.means, model.covariances
+    gm.precisions_cholesky_ = np.array([np.linalg.cholesky(np.linalg.inv(s)) for s in model.covariances])
+    for case_id in ("S-1", "S-2"):
+        res = compute("inflamix", _inputs(CASES[case_id]["labs"]), model=model).to_dict()
+        z = np.array([[res["scaled"][INPUT_NAME[f]] for f in FEATURES]])
+        assert gm.predict_proba(z)[0, 1] == pytest.approx(res["value"], abs=1e-9)

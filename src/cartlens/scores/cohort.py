@@ -143,3 +143,39 @@ def score_patients(tables: Mapping[str, pd.DataFrame], *, window: tuple[int, int
     frame = pd.DataFrame.from_records(records)
     frame.attrs["lab_window_days"] = window
     return frame
+
+
+def scores_by_cohort(scores: pd.DataFrame, patients: pd.DataFrame, *, by: str = "cohort") -> pd.DataFrame:
+    """Report table: per cohort and score, n computable, median (Q1, Q3) of the value and group counts.
+
+    Parameters
+    ----------
+    scores : DataFrame
+        Output of :func:`score_patients`.
+    patients : DataFrame
+        The patients table (for the ``by`` column; patients without it are labelled ``"all"``).
+    by : str, default "cohort"
+        Column of ``patients`` to split by.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``cohort``, ``score``, ``n``, ``computable``, ``median``, ``q1``, ``q3``, ``groups``
+        (a ``{group: count}`` dict), one row per cohort and score.
+    """
+    labels = patients[["patient_id", "centre"]].astype(str).assign(
+        _cohort=patients[by].fillna("all").astype(str) if by in patients else "all")
+    frame = scores.merge(labels, on=["patient_id", "centre"], how="left")
+    names = [c for c in scores.columns if c not in {"patient_id", "centre"} and not c.endswith("_group")]
+    rows = []
+    for cohort, part in frame.groupby("_cohort", sort=True):
+        for name in names:
+            values = pd.to_numeric(part[name], errors="coerce").dropna()
+            groups = part.get(f"{name}_group", pd.Series(dtype=object)).dropna().value_counts().to_dict()
+            rows.append({"cohort": cohort, "score": name.replace("_", "-"), "n": len(part),
+                         "computable": len(values),
+                         "median": float(values.median()) if len(values) else None,
+                         "q1": float(values.quantile(0.25)) if len(values) else None,
+                         "q3": float(values.quantile(0.75)) if len(values) else None,
+                         "groups": {str(k): int(v) for k, v in groups.items()}})
+    return pd.DataFrame(rows)
