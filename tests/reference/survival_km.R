@@ -54,4 +54,23 @@ out$logrank <- list(
   synth_group_strata = sd(survdiff(Surv(ti, st) ~ grp + strata(ctr))),
   synth_group_rho05 = sd(survdiff(Surv(ti, st) ~ grp + strata(ctr), rho = 0.5))
 )
+# print(survfit) medians (survmean's rule) on small random cohorts with ties and exact 0.5 plateaus
+set.seed(11)
+cases <- list()
+for (i in 1:40) {
+  n <- sample(3:16, 1)
+  tm <- sample(1:8, n, TRUE); ev <- rbinom(n, 1, 0.6)
+  if (i == 1) { tm <- c(5, 6, 7); ev <- c(0, 1, 0) }
+  if (i == 2) { tm <- c(5, 6, 7, 8); ev <- c(0, 1, 0, 0) }
+  if (i == 3) { tm <- c(1, 2, 3, 4); ev <- c(1, 1, 1, 1) }
+  if (sum(ev) == 0) ev[1] <- 1
+  r <- list(time = tm, status = ev)
+  for (ct in c("log", "log-log", "plain")) {
+    tab <- summary(survfit(Surv(tm, ev) ~ 1, conf.type = ct))$table
+    r[[ct]] <- unname(tab[c("median", "0.95LCL", "0.95UCL")])
+  }
+  cases[[i]] <- r
+}
+out$median_cases <- cases
+
 writeLines(toJSON(out, auto_unbox = TRUE, digits = NA, na = "null"), "tests/reference/survival_km.json")

@@ -113,3 +113,13 @@ def test_bad_input_is_refused(kwargs: dict, message: str) -> None:
     args = {"time": [1.0, 2.0, 3.0], "event": [1, 0, 1]} | kwargs
     with pytest.raises(ValueError, match=message):
         kaplan_meier(args.pop("time"), args.pop("event"), **args)
+
+
+@pytest.mark.parametrize("case", range(40))
+def test_printed_median_small_cohorts(case: int) -> None:
+    """print(survfit) medians with CI (survmean rule) on 40 small R-generated cohorts with ties."""
+    ref = REF["median_cases"][case]
+    for conf_type in ("log", "log-log", "plain"):
+        got = kaplan_meier(ref["time"], ref["status"], conf_type=conf_type).median()
+        np.testing.assert_allclose([np.nan if v is None else v for v in got], arr(ref[conf_type]), equal_nan=True,
+                                   err_msg=f"{conf_type}: time={ref['time']} status={ref['status']}")

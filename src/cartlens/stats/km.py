@@ -94,6 +94,18 @@ def _findq(x: NDArray[np.float64], y: NDArray[np.float64], p: float, tol: float 
     return float((x[int(i1)] + x[int(i2)]) / 2)
 
 
+def _minmin(y: NDArray[np.float64], x: NDArray[np.float64], tol: float = AEQ_TOLERANCE) -> float:
+    """R ``survival:::survmean``'s median rule (the one ``print(survfit)`` shows); nan = NA."""
+    keep = ~np.isnan(y) & (y < 0.5 + tol)
+    if not keep.any():
+        return float("nan")
+    xs, ys = x[keep], y[keep]
+    lower = np.flatnonzero(ys < ys[0])
+    if abs(ys[0] - 0.5) < tol and lower.size:
+        return float((xs[0] + xs[lower[0]]) / 2)
+    return float(xs[0])
+
+
 @dataclass(frozen=True, eq=False)
 class KMResult:
     """A Kaplan-Meier curve at every distinct time (events and censorings), as R's survfit object."""
@@ -127,8 +139,14 @@ class KMResult:
         return _none(q[0]), _none(q[1]), _none(q[2])
 
     def median(self) -> tuple[float | None, float | None, float | None]:
-        """(median, lower, upper) as R's print(survfit) with its conf.type."""
-        return self.quantile(0.5)
+        """(median, lower, upper) as R's ``print(survfit)`` / ``summary(fit)$table`` with its conf.type.
+
+        R's printed median (``survmean``'s ``minmin``) is the first time with S < 0.5 + sqrt(eps); when S
+        equals 0.5 there and drops further later, the midpoint to the next drop. It differs from
+        ``quantile(fit, 0.5)`` only when the curve ends on an exact 0.5 plateau (print: the plateau start;
+        quantile: the midpoint to the last time). Limits: the same rule on the lower and upper curves.
+        """
+        return tuple(_none(_minmin(curve, self.times)) for curve in (self.surv, self.lower, self.upper))
 
     def at(self, times: Sequence[float]) -> list[dict[str, Any]]:
         """R ``summary(fit, times = times, extend = TRUE)``; times are sorted; nan -> None.
