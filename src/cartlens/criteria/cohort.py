@@ -56,8 +56,6 @@ def build_cohort(scans: pd.DataFrame, lesions: pd.DataFrame, *, infusion_day: in
     _require(lesions, "lesions", LESION_REQUIRED, problems)
     if problems:
         raise ResponseInputError(problems)
-    scans = scans.reset_index(drop=True)
-    lesions = lesions.reset_index(drop=True)
 
     # ---- scans: patient index, order by day, baseline slot -------------------------------------
     pkeys = _keys(scans, ["centre", "patient_id"])
@@ -142,12 +140,12 @@ def build_cohort(scans: pd.DataFrame, lesions: pd.DataFrame, *, infusion_day: in
     inside = lslot >= 0                                   # rows of pre-baseline scans are history only
     lid_codes, lid_uniq = pd.factorize(lesions["lesion_id"].astype(str).to_numpy(dtype=object))
     key = lpat.astype(np.int64) * max(len(lid_uniq), 1) + lid_codes
-    ukey, lidx = np.unique(key[inside], return_inverse=True)
+    lidx, ukey = pd.factorize(key[inside], sort=True)
     rows_l = np.flatnonzero(inside)
     N = len(ukey)
     flat = lidx * S + lslot[rows_l]
-    if len(np.unique(flat)) != len(flat):
-        counts = np.bincount(flat)
+    counts = np.bincount(flat, minlength=N * S)
+    if len(counts) and counts.max() > 1:
         pos = rows_l[np.flatnonzero(counts[flat] > 1)[0]]
         raise ResponseInputError([f"lesions:{pos + 2}:lesion_id: lesion {lesions['lesion_id'].iloc[pos]!r} "
                                   f"appears twice on scan {lesions['scan_id'].iloc[pos]!r}"])

@@ -111,50 +111,54 @@ def _row(series: pd.Series, pos: int) -> int:
     return int(label) + 2 if isinstance(label, (int, np.integer)) else pos + 2
 
 
+def _by_unique(values: pd.Series, translate: dict[str, int], *, table: str, column: str, expected: str,
+               problems: list[str]) -> np.ndarray:
+    """Map values through ``translate`` (keys: normalised text) working on the distinct values only, so
+    that a million rows cost one hash pass. Missing/blank -> -1; anything else unknown is an error."""
+    raw_codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    table_codes = np.full(len(uniques) + 1, -1, dtype=np.int8)      # last entry: missing
+    for i, value in enumerate(uniques):
+        text = str(value).strip()
+        if isinstance(value, (bool, np.bool_)):
+            text = "true" if value else "false"
+        elif isinstance(value, (float, np.floating)) and float(value).is_integer():
+            text = str(int(value))
+        key = text.lower()
+        if key in translate:
+            table_codes[i] = translate[key]
+        elif key in ("", "nan", "none", "null"):
+            table_codes[i] = -1
+        else:
+            table_codes[i] = -2
+    out = table_codes[np.where(raw_codes < 0, len(uniques), raw_codes)]
+    for pos in np.flatnonzero(out == -2)[:20]:
+        problems.append(f"{table}:{_row(values, pos)}:{column}: {values.iloc[pos]!r} is not one of {expected}")
+    out[out == -2] = -1
+    return out
+
+
 def codes(values: pd.Series, categories: tuple[str, ...], *, table: str, column: str,
           problems: list[str]) -> np.ndarray:
     """Enum strings -> int8 codes in the order of ``categories``; -1 where missing; unknown is an error."""
-    if isinstance(values.dtype, pd.CategoricalDtype):
-        mapping = pd.Index(categories).get_indexer(values.cat.categories.astype(str))
-        raw = values.cat.codes.to_numpy()
-        out = np.where(raw < 0, -1, mapping[raw] if len(mapping) else -1).astype(np.int8)
-        unknown = (raw >= 0) & (out < 0)
-    else:
-        cat = pd.Categorical(values.astype("string").str.strip().str.lower()
-                             if values.dtype == object else values, categories=categories)
-        out = np.asarray(cat.codes, dtype=np.int8)
-        unknown = (out < 0) & values.notna().to_numpy()
-        if values.dtype == object:
-            unknown &= values.astype("string").str.strip().fillna("").to_numpy() != ""
-    for pos in np.flatnonzero(unknown)[:20]:
-        problems.append(f"{table}:{_row(values, pos)}:{column}: {values.iloc[pos]!r} is not one of "
-                        f"{list(categories)}")
-    return out
+    return _by_unique(values, {c: i for i, c in enumerate(categories)}, table=table, column=column,
+                      expected=str(list(categories)), problems=problems)
+
+
+BOOL_TEXT = {"true": 1, "1": 1, "yes": 1, "y": 1, "t": 1, "false": 0, "0": 0, "no": 0, "n": 0, "f": 0}
 
 
 def bools(values: pd.Series, *, table: str, column: str, problems: list[str]) -> np.ndarray:
     """true/false, 1/0, yes/no -> int8 1/0; -1 where missing."""
     if values.dtype == bool:
         return values.to_numpy().astype(np.int8)
-    text = values.astype("string").str.strip().str.lower()
-    out = np.full(len(values), -1, dtype=np.int8)
-    out[text.isin(["true", "1", "yes", "y", "t", "1.0"]).to_numpy(dtype=bool, na_value=False)] = 1
-    out[text.isin(["false", "0", "no", "n", "f", "0.0"]).to_numpy(dtype=bool, na_value=False)] = 0
-    bad = (out < 0) & text.notna().to_numpy() & (text.fillna("").to_numpy() != "")
-    for pos in np.flatnonzero(bad)[:20]:
-        problems.append(f"{table}:{_row(values, pos)}:{column}: {values.iloc[pos]!r} is not true/false")
-    return out
+    return _by_unique(values, BOOL_TEXT, table=table, column=column, expected="true/false",
+                      problems=problems)
 
 
 def deauville_codes(values: pd.Series, *, problems: list[str]) -> np.ndarray:
     """Deauville '1'-'5' or 'X' -> 1-5 / 0; -1 where missing."""
-    text = values.astype("string").str.strip().str.upper().str.replace(r"\.0$", "", regex=True)
-    cat = pd.Categorical(text, categories=["X", "1", "2", "3", "4", "5"])
-    out = np.asarray(cat.codes, dtype=np.int8)
-    bad = (out < 0) & text.notna().to_numpy() & (text.fillna("").to_numpy() != "")
-    for pos in np.flatnonzero(bad)[:20]:
-        problems.append(f"lesions:{_row(values, pos)}:deauville: {values.iloc[pos]!r} is not 1-5 or X")
-    return out
+    return _by_unique(values, {"x": 0, "1": 1, "2": 2, "3": 3, "4": 4, "5": 5}, table="lesions",
+                      column="deauville", expected="1-5 or X", problems=problems)
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,14 +207,20 @@ class Cohort:
 
     def by_patient_any(self, mask: np.ndarray) -> np.ndarray:
         """[N, S] bool -> [P, S] bool: does any lesion of the patient meet ``mask`` at that slot."""
-        return self.by_patient_sum(mask.astype(np.int64)) > 0
+        return self._reduce(np.logical_or, mask.astype(bool, copy=False), False)
 
     def by_patient_sum(self, values: np.ndarray) -> np.ndarray:
-        """[N, S] int -> [P, S] int64 exact sums per patient (float64 bincount is exact below 2**53)."""
+        """[N, S] int -> [P, S] int64 exact sums per patient."""
+        return self._reduce(np.add, values.astype(np.int64, copy=False), 0)
+
+    def _reduce(self, ufunc: np.ufunc, values: np.ndarray, empty: object) -> np.ndarray:
+        # Lesions are sorted by patient: one reduceat over the segment starts of patients with lesions.
         P, S = self.n_patients, self.n_slots
-        flat = (self.pat[:, None] * S + np.arange(S)[None, :]).ravel()
-        total = np.bincount(flat, weights=values.ravel().astype(np.float64), minlength=P * S)
-        return np.rint(total).astype(np.int64).reshape(P, S)
+        out = np.full((P, S), empty, dtype=values.dtype)
+        if len(self.pat):
+            starts = np.flatnonzero(np.r_[True, self.pat[1:] != self.pat[:-1]])
+            out[self.pat[starts]] = ufunc.reduceat(values, starts, axis=0)
+        return out
 
 
 def sizes(cohort: Cohort, *, too_small_ldi: int, too_small_sdi: int) -> tuple[np.ndarray, np.ndarray]:

@@ -120,41 +120,82 @@ def _frame(cohort: Cohort, graded: dict[str, Any], chosen: Sequence[str]) -> pd.
         "sld_change_nadir_pct": pct_change(sld, sld_nadir, sld_ok & (sld_nadir < BIG)),
     }
     no_bl = ~cohort.has_baseline[:, None] & rows_mask
-    frames = []
-    for ci, name in enumerate(chosen):
+    C, n = len(chosen), len(p_idx)
+    per: dict[str, list[np.ndarray]] = {k: [] for k in ("category", "reasons", "rules", "flags", "ct", "pet",
+                                                         "dated")}
+    for name in chosen:
         g: Grades = graded["grades"][name]
         post = earlier_any((g.category == PD) & rows_mask) & rows_mask
         flags = g.flags | np.where(post, FLAG["post_PD"], 0) | np.where(no_bl, FLAG["NE:no_baseline"], 0)
-        dated = graded["dated"].get(name, np.tile(np.arange(S), (cohort.n_patients, 1)))
+        dated = graded["dated"].get(name)
         cat = g.category[p_idx, s_idx]
-        part = {
-            "patient_id": cohort.patient_id[p_idx], "centre": cohort.centre[p_idx],
-            "scan_id": cohort.scan_id[p_idx, s_idx], "day": cohort.day[p_idx, s_idx],
-            "criterion": np.full(len(p_idx), name, dtype=object),
-            "category": np.asarray(CATEGORIES, dtype=object)[cat],
-            "_reasons": g.reasons[p_idx, s_idx], "_rules": g.rules[p_idx, s_idx],
-            "_flags": flags[p_idx, s_idx],
-            **{k: v[p_idx, s_idx] for k, v in numbers.items()},
-            "ct_category": (np.asarray(CT_CATEGORIES, dtype=object)[g.ct[p_idx, s_idx]] if g.ct is not None
-                            else np.full(len(p_idx), None, dtype=object)),
-            "pet_category": (np.asarray(PET_CATEGORIES, dtype=object)[g.pet[p_idx, s_idx]]
-                             if g.pet is not None else np.full(len(p_idx), None, dtype=object)),
-            "pd_dated_scan_id": np.where(cat == PD, cohort.scan_id[p_idx, dated[p_idx, s_idx]], None),
-            "_order": p_idx * (S * 8) + s_idx * 8 + ci,
-        }
-        frames.append(pd.DataFrame(part))
-    out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS)
-    out = out.sort_values("_order", kind="stable").reset_index(drop=True)
-    out["reasons"] = _decode(out.pop("_reasons").to_numpy(), REASONS, REASON_ORDER)
-    out["rules"] = _decode(out.pop("_rules").to_numpy(), RULE_IDS)
-    out["flags"] = _decode(out.pop("_flags").to_numpy(), FLAG_NAMES)
-    out = out.drop(columns="_order")
+        per["category"].append(cat)
+        per["reasons"].append(g.reasons[p_idx, s_idx])
+        per["rules"].append(g.rules[p_idx, s_idx])
+        per["flags"].append(flags[p_idx, s_idx])
+        per["ct"].append(g.ct[p_idx, s_idx] if g.ct is not None else np.full(n, -1, np.int8))
+        per["pet"].append(g.pet[p_idx, s_idx] if g.pet is not None else np.full(n, -1, np.int8))
+        per["dated"].append(np.where(cat == PD, dated[p_idx, s_idx] if dated is not None else s_idx, -1))
+    stack = {k: np.stack(v, axis=1).ravel() for k, v in per.items()}    # row-major: scan, then criterion
+    rp, rs = np.repeat(p_idx, C), np.repeat(s_idx, C)
+    none = np.array([None], dtype=object)
+    ct_labels = np.concatenate([np.asarray(CT_CATEGORIES, dtype=object), none])
+    pet_labels = np.concatenate([np.asarray(PET_CATEGORIES, dtype=object), none])
+    scan_ids = cohort.scan_id[rp, np.maximum(stack["dated"], 0)]
+    out = pd.DataFrame({
+        "patient_id": cohort.patient_id[rp], "centre": cohort.centre[rp], "scan_id": cohort.scan_id[rp, rs],
+        "day": cohort.day[rp, rs], "criterion": np.tile(np.asarray(chosen, dtype=object), n),
+        "category": np.asarray(CATEGORIES, dtype=object)[stack["category"]],
+        "reasons": _decode(stack["reasons"], REASONS, REASON_ORDER).to_numpy(),
+        "rules": _decode(stack["rules"], RULE_IDS).to_numpy(),
+        **{k: np.repeat(v[p_idx, s_idx], C) for k, v in numbers.items()},
+        "flags": _decode(stack["flags"], FLAG_NAMES).to_numpy(),
+        "ct_category": ct_labels[stack["ct"]], "pet_category": pet_labels[stack["pet"]],
+        "pd_dated_scan_id": np.where(stack["dated"] >= 0, scan_ids, None),
+    })
     return out[list(COLUMNS)]
 
 
 def _nadir(values: np.ndarray, valid: np.ndarray) -> np.ndarray:
     from cartlens.criteria.common import nadir_before
     return nadir_before(values, valid)
+
+
+def lesion_table(scans: pd.DataFrame, lesions: pd.DataFrame, *, options: ResponseOptions | None = None,
+                 infusion_day: int = 0) -> pd.DataFrame:
+    """The lesion deltas behind the verdicts: one row per lesion and follow-up scan where it has a row.
+
+    Columns: patient_id, centre, scan_id, day, lesion_id, role ("target", "nontarget", "new"),
+    recil_target, state, ppd_cm2, nadir_ppd_cm2, ldi_change_nadir_cm, sdi_change_nadir_cm, l_pd_les
+    (L-PD-LES fired), regrowth (A13), new_lesion_counts (Lugano L-PD-NEW / new FDG-avid lesion), watch (A11).
+    """
+    from cartlens.criteria.common import STATES
+    from cartlens.criteria.lugano import pd_single_lesion
+    from cartlens.criteria.measures import NODE_ABNORMAL
+    from cartlens.criteria.recil import select_targets
+
+    opts = options or ResponseOptions()
+    c = build_cohort(scans, lesions, infusion_day=infusion_day, baseline_max_day=opts.baseline_max_day)
+    m = compute_measures(c, opts)
+    les = pd_single_lesion(c, m, opts)
+    counts = m.new_eligible & ((c.nodal[:, None] & (m.ldi > NODE_ABNORMAL)) | ~c.nodal[:, None] | c.biopsy
+                               | (m.petct_l & (m.ds >= 4)))
+    li, si = np.nonzero((c.state >= 0) & (np.arange(c.n_slots) >= 1)[None, :] & m.followup[c.pat])
+    has = m.nadir_ppd[li, si] < BIG
+    known = m.valid[li, si] & has
+    return pd.DataFrame({
+        "patient_id": c.patient_id[c.pat[li]], "centre": c.centre[c.pat[li]],
+        "scan_id": c.scan_id[c.pat[li], si], "day": c.day[c.pat[li], si], "lesion_id": c.lesion_id[li],
+        "role": np.asarray(["target", "nontarget", "new"], dtype=object)[c.role[li]],
+        "recil_target": select_targets(c)[li],
+        "state": np.asarray(STATES, dtype=object)[c.state[li, si]],
+        "ppd_cm2": np.where(m.valid[li, si], m.ppd[li, si] / AREA, np.nan),
+        "nadir_ppd_cm2": np.where(has, m.nadir_ppd[li, si] / AREA, np.nan),
+        "ldi_change_nadir_cm": np.where(known, (m.ldi[li, si] - m.nadir_ldi[li, si]) / UNITS_PER_CM, np.nan),
+        "sdi_change_nadir_cm": np.where(known, (m.sdi[li, si] - m.nadir_sdi[li, si]) / UNITS_PER_CM, np.nan),
+        "l_pd_les": les[li, si], "regrowth": m.regrowth[li, si], "new_lesion_counts": counts[li, si],
+        "watch": m.new_watch[li, si],
+    })
 
 
 # ----------------------------------------------------------------------------- result objects
@@ -247,5 +288,5 @@ def assess_one(scans: pd.DataFrame, lesions: pd.DataFrame, *, criterion: str | S
     return PatientResponse(patient_id=str(pid), centre=str(centre), timepoints=tuple(records(frame)))
 
 
-__all__ = ["assess", "assess_one", "grade_all", "records", "PatientResponse", "TimepointResult", "CRITERIA",
+__all__ = ["assess", "assess_one", "lesion_table", "grade_all", "records", "PatientResponse", "TimepointResult", "CRITERIA",
            "COLUMNS", "RULE"]

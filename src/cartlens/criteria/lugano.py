@@ -220,7 +220,13 @@ def assess_lugano(c: Cohort, m: Measures, opts: ResponseOptions) -> tuple[Grades
     pet = pet_category(c, m, parts)
     grades = combine(c, m, parts, ct, pet, opts)
     regrowth_flag = (parts.tl_regrowth | parts.ntl_regrowth) & (grades.category == PD)
-    flags = grades.flags | flag_bits(REGROWTH=regrowth_flag, equivocal_watch=c.by_patient_any(m.new_watch))
+    pre_present = (c.role != NEW)[:, None] & m.present
+    pet_scan = c.petct & m.followup
+    flags = grades.flags | flag_bits(
+        REGROWTH=regrowth_flag, equivocal_watch=c.by_patient_any(m.new_watch),
+        uptake_missing=c.by_patient_any(pre_present & (m.ds >= 4) & (m.uptake < 0)) & pet_scan,
+        deauville_missing=c.by_patient_any(pre_present & (m.ds < 0)) & pet_scan,
+        spleen_missing=~m.spleen_known & (c.spleen[:, :1] > SPLEEN_NORMAL) & m.followup)
     return Grades(grades.category, grades.reasons, grades.rules, flags, grades.ct, grades.pet), parts
 
 
