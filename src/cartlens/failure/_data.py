@@ -160,11 +160,11 @@ def normalise(tables: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     for col in ("ldi_cm", "sdi_cm", "suvmax", "volume_ml", "centroid_x_mm", "centroid_y_mm", "centroid_z_mm"):
         lesions[col] = _parse(lesions, "lesions", col, dec, problems)
     lesions["bridging_rt"] = _parse(lesions, "lesions", "bridging_rt", as_bool, problems)
-    for i, row in lesions.iterrows():
-        if row["state"] == "measured" and (row["ldi_cm"] is None or row["sdi_cm"] is None):
+    for i, (state, ldi, sdi) in enumerate(zip(lesions["state"], lesions["ldi_cm"], lesions["sdi_cm"])):
+        if state == "measured" and (ldi is None or sdi is None):
             problems.append(f"lesions:{i + 2}:ldi_cm: state 'measured' needs both ldi_cm and sdi_cm")
-        elif row["ldi_cm"] is not None and row["sdi_cm"] is not None and row["sdi_cm"] > row["ldi_cm"]:
-            problems.append(f"lesions:{i + 2}:sdi_cm: {row['sdi_cm']} cm must not exceed ldi_cm ({row['ldi_cm']} cm)")
+        elif ldi is not None and sdi is not None and sdi > ldi:
+            problems.append(f"lesions:{i + 2}:sdi_cm: {sdi} cm must not exceed ldi_cm ({ldi} cm)")
     known = set(zip(scans["centre"], scans["patient_id"], scans["scan_id"]))
     for i, key in enumerate(zip(lesions["centre"], lesions["patient_id"], lesions["scan_id"])):
         if key not in known:

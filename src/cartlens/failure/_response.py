@@ -64,7 +64,7 @@ def _interim_lugano(norm: dict[str, pd.DataFrame], course: pd.DataFrame,
     index_ids = set(zip(registry["centre"], registry["patient_id"], registry["lesion_id"]))
     scans = norm["scans"]
     day = {(c, p, s): d for c, p, s, d in zip(scans["centre"], scans["patient_id"], scans["scan_id"], scans["day"])}
-    for _, row in norm["lesions"].iterrows():
+    for row in norm["lesions"].to_dict("records"):
         key = (row["centre"], row["patient_id"], row["scan_id"])
         if day[key] <= 0 or (row["centre"], row["patient_id"], row["lesion_id"]) in index_ids:
             continue
@@ -75,8 +75,7 @@ def _interim_lugano(norm: dict[str, pd.DataFrame], course: pd.DataFrame,
         if big or row["deauville"] in AVID:
             out.add(key)
     prev: dict[tuple[str, str], str | None] = {}
-    order = scans.assign(_d=[float(d) for d in scans["day"]]).sort_values("_d", kind="stable")
-    for _, s in order.iterrows():
+    for s in sorted(scans.to_dict("records"), key=lambda r: float(r["day"])):
         pk = (s["centre"], s["patient_id"])
         if s["day"] > Decimal(0) and s["marrow"] == "involved" and prev.get(pk) != "involved":
             out.add((*pk, s["scan_id"]))

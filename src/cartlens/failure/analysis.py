@@ -4,16 +4,15 @@ Pipeline (patterns_of_failure.md §2): index-lesion registry (§2.1) → course 
 lesion (§2.2) → PD scans from the response engine → at every PD scan before censoring, every
 failure lesion classified (§2.3) → index lesions' local failure (own progression, or overlapped
 by a LOCAL failure mass, §2.3 step 5) → patient pattern at the first PD scan (§2.4) → lesion
-model (§2.5) → tables (§2.6).
+model (§2.5) → tables (§2.6). Rows are handled as plain dicts grouped by patient (no per-row
+pandas indexing), so a cohort of a few thousand lesions takes seconds.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from decimal import Decimal
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from cartlens.failure import patterns as pt
@@ -21,109 +20,146 @@ from cartlens.failure._data import normalise
 from cartlens.failure._response import pd_scans
 from cartlens.failure.local import censor_days, lesion_course, subtype
 from cartlens.failure.masks import normalise_masks
-from cartlens.failure.overrides import apply_to_record, failed_override, parse_overrides
+from cartlens.failure.overrides import Override, apply_to_record, failed_override, parse_overrides
 from cartlens.failure.registry import baseline_scans, build_registry
 from cartlens.failure.result import FailureResult
 
+RECORD_COLUMNS = [
+    "centre", "patient_id", "scan_id", "day", "lesion_id", "site", "index", "auto_class", "class", "method",
+    "organ_level", "linked_index_ids", "adjacent_index_ids", "overlap_voxels", "overlap_fraction", "distance_mm",
+    "needs_review", "excluded", "auto_excluded", "override", "registration", "registration_residual_mm"]
 
-def _failure_records(ctx: pt.PatientContext, scan: pd.Series, course_at: pd.DataFrame, rows: pd.DataFrame,
-                     scans_sorted: pd.DataFrame, lesion_censor: dict, opts: pt.FailureOptions) -> list[dict]:
+
+def _by(records: Iterable[dict], *keys: str) -> dict[tuple, list[dict]]:
+    out: dict[tuple, list[dict]] = {}
+    for r in records:
+        out.setdefault(tuple(r[k] for k in keys), []).append(r)
+    return out
+
+
+class _Cohort:
+    """The normalised inputs grouped per patient, once."""
+
+    def __init__(self, norm: dict, registry: pd.DataFrame, course: pd.DataFrame, pd_set: set,
+                 pcensor: dict) -> None:
+        self.base = baseline_scans(norm["scans"]).to_dict("records")
+        scans = sorted(norm["scans"].to_dict("records"), key=lambda r: float(r["day"]))
+        self.scans = _by(scans, "centre", "patient_id")
+        self.lesions = _by(norm["lesions"].to_dict("records"), "centre", "patient_id", "scan_id")
+        self.index = _by(registry.to_dict("records"), "centre", "patient_id")
+        self.course = _by(course.to_dict("records"), "centre", "patient_id", "scan_id")
+        self.course_lesion = _by(course.to_dict("records"), "centre", "patient_id", "lesion_id")
+        self.pd_set, self.pcensor = pd_set, pcensor
+
+    def pd_scans(self, key: tuple[str, str]) -> list[dict]:
+        """Follow-up scans in PD up to the patient's censoring day, in time order."""
+        stop = self.pcensor.get(key)
+        return [s for s in self.scans[key] if s["day"] > 0 and (*key, s["scan_id"]) in self.pd_set
+                and (stop is None or s["day"] <= stop)]
+
+
+def _failure_records(ctx: pt.PatientContext, scan: dict, cohort: _Cohort, lesion_censor: dict,
+                     opts: pt.FailureOptions) -> list[dict]:
     """Every candidate failure lesion at one PD scan, classified automatically."""
-    sid, day = scan["scan_id"], scan["day"]
-    index_ids = set(ctx.index["lesion_id"])
-    site_of = dict(zip(ctx.index["lesion_id"], ctx.index["site"]))
+    key, sid, day = (ctx.centre, ctx.patient_id), scan["scan_id"], scan["day"]
+    site_of = {r["lesion_id"]: r["site"] for r in ctx.index}
     out = []
-    for lid in course_at.loc[course_at["progressing"], "lesion_id"]:
-        rt = lesion_censor.get((ctx.centre, ctx.patient_id, lid))
-        if rt is None or day <= rt:
-            out.append(pt.classify_index(ctx, sid, day, lid, site_of[lid], opts))
-    new = rows[~rows["lesion_id"].isin(index_ids) & rows["state"].isin(("measured", "too_small"))]
-    for _, row in new.iterrows():
+    for c in cohort.course.get((*key, sid), []):
+        rt = lesion_censor.get((*key, c["lesion_id"]))
+        if c["progressing"] and (rt is None or day <= rt):
+            out.append(pt.classify_index(ctx, sid, day, c["lesion_id"], site_of[c["lesion_id"]], opts))
+    new = [r for r in cohort.lesions.get((*key, sid), [])
+           if r["lesion_id"] not in site_of and r["state"] in ("measured", "too_small")]
+    for row in new:
         out.append(pt.classify_new(ctx, sid, day, row["lesion_id"], row["site"], row, opts))
-    if pt.marrow_event(scans_sorted, sid) and not (new["site"] == "bone_marrow").any():
+    if pt.marrow_event(cohort.scans[key], sid) and not any(r["site"] == "bone_marrow" for r in new):
         out.append(pt.classify_new(ctx, sid, day, "marrow", "bone_marrow", None, opts))
     return out
 
 
-def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
-    return frame.assign(_d=[float(d) for d in frame["day"]]).sort_values("_d", kind="stable").drop(columns="_d")
+def _classify_all(cohort: _Cohort, lcensor: dict, masks: dict, opts: pt.FailureOptions,
+                  ovr: tuple[Override, ...]) -> pd.DataFrame:
+    out: list[dict] = []
+    for b in cohort.base:
+        key = (b["centre"], b["patient_id"])
+        pds = cohort.pd_scans(key)
+        if not pds:
+            continue
+        idx = tuple(cohort.index.get(key, []))
+        ctx = pt.PatientContext(key[0], key[1], idx, pt.involved_organs(idx, b), masks, b["scan_id"])
+        for s in pds:
+            out.extend(apply_to_record(r, ovr) for r in _failure_records(ctx, s, cohort, lcensor, opts))
+    return pd.DataFrame(out, columns=RECORD_COLUMNS)
 
 
-def _index_outcomes(registry: pd.DataFrame, course: pd.DataFrame, records: pd.DataFrame, pcensor: dict,
-                    lcensor: dict, overrides: tuple) -> pd.DataFrame:
-    """Local failure of each index lesion (main and ADJACENT-as-LOCAL sensitivity) with subtype and censoring."""
-    live = records[records["excluded"].isna()] if len(records) else records
+def _mode(course: list[dict], scan_id: str) -> str:
+    at = [r for r in course if r["scan_id"] == scan_id]
+    if not at or not at[0]["progressing"]:
+        return "overlap"
+    return "+".join(m for m in ("metabolic", "anatomic", "regrowth") if at[0][m]) or "overlap"
+
+
+def _links(r: dict, lesion_id: str, sensitivity: bool) -> bool:
+    if r["class"] == pt.LOCAL and lesion_id in r["linked_index_ids"]:
+        return True
+    return sensitivity and r["class"] == pt.ADJACENT and lesion_id in r["adjacent_index_ids"]
+
+
+def _index_outcomes(registry: pd.DataFrame, cohort: _Cohort, records: pd.DataFrame, lcensor: dict,
+                    overrides: tuple[Override, ...]) -> pd.DataFrame:
+    """Local failure of each index lesion (main and ADJACENT-as-LOCAL sensitivity), subtype, censoring."""
+    live = _by((r for r in records.to_dict("records") if r["excluded"] is None), "centre", "patient_id")
     out = []
-    for _, idx in registry.iterrows():
+    for idx in registry.to_dict("records"):
         key = (idx["centre"], idx["patient_id"], idx["lesion_id"])
-        mine = course[(course["centre"] == key[0]) & (course["patient_id"] == key[1]) & (course["lesion_id"] == key[2])]
-        stops = [d for d in (pcensor.get(key[:2]), lcensor.get(key)) if d is not None]
+        mine = cohort.course_lesion.get(key, [])
+        stops = [d for d in (cohort.pcensor.get(key[:2]), lcensor.get(key)) if d is not None]
         stop = min(stops) if stops else None
-        hits, sens = [], []
-        for _, r in (live[(live["centre"] == key[0]) & (live["patient_id"] == key[1])].iterrows()
-                     if len(live) else []):
-            if stop is not None and r["day"] > stop:
-                continue
-            if r["class"] == pt.LOCAL and key[2] in r["linked_index_ids"]:
-                hits.append(r)
-            if (r["class"] == pt.LOCAL and key[2] in r["linked_index_ids"]) or (
-                    r["class"] == pt.ADJACENT and key[2] in r["adjacent_index_ids"]):
-                sens.append(r)
-        first = min(hits, key=lambda r: r["day"]) if hits else None
-        evaluable = mine[mine["evaluable"].to_numpy(bool) & np.array([stop is None or d <= stop for d in mine["day"]], bool)]
-        rec = {**{c: idx[c] for c in ("centre", "patient_id", "lesion_id")},
-               "failed": first is not None, "auto_failed": first is not None,
-               "failure_scan_id": None if first is None else first["scan_id"],
-               "failure_day": None if first is None else first["day"],
-               "failure_mode": None if first is None else _mode(mine, first),
-               "subtype": None if first is None else subtype(mine, first["day"]),
-               "failed_sensitivity": bool(sens), "censor_day": stop,
-               "last_evaluable_day": evaluable["day"].max() if len(evaluable) else None, "override": None}
+        usable = [r for r in live.get(key[:2], []) if stop is None or r["day"] <= stop]
+        hits = sorted((r for r in usable if _links(r, key[2], False)), key=lambda r: r["day"])
+        first = hits[0] if hits else None
+        ev_days = [r["day"] for r in mine if r["evaluable"] and (stop is None or r["day"] <= stop)]
+        rec: dict[str, Any] = {
+            "centre": key[0], "patient_id": key[1], "lesion_id": key[2], "failed": first is not None,
+            "auto_failed": first is not None, "failure_scan_id": None if first is None else first["scan_id"],
+            "failure_day": None if first is None else first["day"],
+            "failure_mode": None if first is None else _mode(mine, first["scan_id"]),
+            "subtype": None if first is None else subtype(mine, first["day"]),
+            "failed_sensitivity": any(_links(r, key[2], True) for r in usable), "censor_day": stop,
+            "last_evaluable_day": max(ev_days) if ev_days else None, "override": None}
         o = failed_override(overrides, *key)
         if o is not None:
             rec["failed"] = bool(o.value)
             rec["override"] = f"failed={o.value}" + (f" by {o.reader}" if o.reader else "") + (
                 f" ({o.note})" if o.note else "")
         out.append(rec)
-    return pd.DataFrame(out)
+    return pd.DataFrame(out, columns=["centre", "patient_id", "lesion_id", "failed", "auto_failed", "failure_scan_id",
+                                      "failure_day", "failure_mode", "subtype", "failed_sensitivity", "censor_day",
+                                      "last_evaluable_day", "override"])
 
 
-def _mode(course: pd.DataFrame, rec: pd.Series) -> str:
-    at = course[course["scan_id"] == rec["scan_id"]]
-    if at.empty or not bool(at["progressing"].iloc[0]):
-        return "overlap"
-    row = at.iloc[0]
-    return "+".join(m for m in ("metabolic", "anatomic", "regrowth") if row[m]) or "overlap"
-
-
-def _patient_rows(norm: dict, registry: pd.DataFrame, course: pd.DataFrame, records: pd.DataFrame,
-                  pd_set: set, pcensor: dict) -> list[dict]:
-    base = baseline_scans(norm["scans"])
+def _patient_rows(cohort: _Cohort, records: pd.DataFrame) -> pd.DataFrame:
+    rec_by = _by((r for r in records.to_dict("records") if r["excluded"] is None), "centre", "patient_id", "scan_id")
     out = []
-    for _, b in base.iterrows():
+    for b in cohort.base:
         key = (b["centre"], b["patient_id"])
-        sc = _sorted(norm["scans"][(norm["scans"]["centre"] == key[0]) & (norm["scans"]["patient_id"] == key[1])])
-        stop = pcensor.get(key)
-        pds = [s for _, s in sc.iterrows() if s["day"] > 0 and (*key, s["scan_id"]) in pd_set
-               and (stop is None or s["day"] <= stop)]
-        first = pds[0] if pds else None
+        pds = cohort.pd_scans(key)
         row: dict[str, Any] = {"centre": key[0], "patient_id": key[1], "pattern": None, "pattern_sensitivity": None,
                                "first_pd_scan_id": None, "first_pd_day": None, "mixed_response": None,
                                "timing": None, "n_failure_lesions": 0, "n_local": 0, "n_adjacent": 0, "n_de_novo": 0}
-        if first is not None:
-            at = records[(records["centre"] == key[0]) & (records["patient_id"] == key[1])
-                         & (records["scan_id"] == first["scan_id"]) & records["excluded"].isna()] if len(records) else records
-            classes = list(at["class"]) if len(at) else []
-            failed_ids = {lid for ids in (at["linked_index_ids"] if len(at) else []) for lid in ids}
-            cat = course[(course["centre"] == key[0]) & (course["patient_id"] == key[1])
-                         & (course["scan_id"] == first["scan_id"])]
+        if pds:
+            first = pds[0]
+            at = rec_by.get((*key, first["scan_id"]), [])
+            classes = [r["class"] for r in at]
+            failed_ids = {lid for r in at if r["class"] == pt.LOCAL for lid in r["linked_index_ids"]}
             row.update(first_pd_scan_id=first["scan_id"], first_pd_day=first["day"],
                        pattern=pt.patient_pattern(classes), pattern_sensitivity=pt.patient_pattern(classes, pt.LOCAL),
-                       mixed_response=pt.mixed_response(cat, failed_ids), timing=pt.timing(first["day"]),
-                       n_failure_lesions=len(classes), n_local=classes.count(pt.LOCAL),
-                       n_adjacent=classes.count(pt.ADJACENT), n_de_novo=classes.count(pt.DE_NOVO))
+                       mixed_response=pt.mixed_response(cohort.course.get((*key, first["scan_id"]), []), failed_ids),
+                       timing=pt.timing(first["day"]), n_failure_lesions=len(classes),
+                       n_local=classes.count(pt.LOCAL), n_adjacent=classes.count(pt.ADJACENT),
+                       n_de_novo=classes.count(pt.DE_NOVO))
         out.append(row)
-    return out
+    return pd.DataFrame(out)
 
 
 def analyse(tables: Mapping[str, pd.DataFrame], *, criterion: str = "lugano", margin_mm: float = 10.0,
@@ -165,38 +201,14 @@ def analyse(tables: Mapping[str, pd.DataFrame], *, criterion: str = "lugano", ma
     course = lesion_course(registry, norm["scans"], norm["lesions"])
     pd_set, source = pd_scans(dict(tables), norm, course, registry, criterion)
     pcensor, lcensor = censor_days(norm["scans"], norm["later_therapy"], norm["patients"])
-    records = _classify_all(norm, registry, course, pd_set, pcensor, lcensor, mask_map, opts, ovr)
-    index_out = _index_outcomes(registry, course, records, pcensor, lcensor, ovr)
-    patients = pd.DataFrame(_patient_rows(norm, registry, course, records, pd_set, pcensor))
+    cohort = _Cohort(norm, registry, course, pd_set, pcensor)
+    records = _classify_all(cohort, lcensor, mask_map, opts, ovr)
+    index_out = _index_outcomes(registry, cohort, records, lcensor, ovr)
+    patients = _patient_rows(cohort, records)
     lesion_frame = registry.merge(index_out, on=["centre", "patient_id", "lesion_id"], how="left")
     models = fit_lesion_models(lesion_frame, norm["patients"]) if fit_models else {}
     return FailureResult(criterion=criterion, options=opts, registry=lesion_frame, course=course,
                          failure_lesions=records, patients=patients, models=models, pd_source=source)
-
-
-def _classify_all(norm: dict, registry: pd.DataFrame, course: pd.DataFrame, pd_set: set, pcensor: dict,
-                  lcensor: dict, masks: dict, opts: pt.FailureOptions, ovr: tuple) -> pd.DataFrame:
-    base = baseline_scans(norm["scans"])
-    out: list[dict] = []
-    for _, b in base.iterrows():
-        key = (b["centre"], b["patient_id"])
-        idx = registry[(registry["centre"] == key[0]) & (registry["patient_id"] == key[1])]
-        ctx = pt.PatientContext(key[0], key[1], idx, pt.involved_organs(idx, b), masks, b["scan_id"])
-        sc = _sorted(norm["scans"][(norm["scans"]["centre"] == key[0]) & (norm["scans"]["patient_id"] == key[1])])
-        les = norm["lesions"][(norm["lesions"]["centre"] == key[0]) & (norm["lesions"]["patient_id"] == key[1])]
-        cpat = course[(course["centre"] == key[0]) & (course["patient_id"] == key[1])]
-        stop = pcensor.get(key)
-        for _, s in sc.iterrows():
-            if s["day"] <= 0 or (*key, s["scan_id"]) not in pd_set or (stop is not None and s["day"] > stop):
-                continue
-            recs = _failure_records(ctx, s, cpat[cpat["scan_id"] == s["scan_id"]],
-                                    les[les["scan_id"] == s["scan_id"]], sc, lcensor, opts)
-            out.extend(apply_to_record(r, ovr) for r in recs)
-    cols = ["centre", "patient_id", "scan_id", "day", "lesion_id", "site", "index", "auto_class", "class",
-            "method", "organ_level", "linked_index_ids", "adjacent_index_ids", "overlap_voxels", "overlap_fraction",
-            "distance_mm", "needs_review", "excluded", "auto_excluded", "override", "registration",
-            "registration_residual_mm"]
-    return pd.DataFrame(out, columns=cols)
 
 
 __all__ = ["analyse"]

@@ -22,6 +22,7 @@ SDi separately over baseline and earlier follow-ups (§1: "kept per lesion (PPD,
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -50,7 +51,7 @@ class Size:
         return self.ldi * self.sdi
 
 
-def size_of(row: pd.Series | None) -> Size | None:
+def size_of(row: Mapping | None) -> Size | None:
     """Lugano sizes for one lesion row: measured, too_small 0.5x0.5, absent 0x0, else None."""
     if row is None:
         return None
@@ -79,15 +80,14 @@ def pd_single_lesion(now: Size, nadir_ldi: Decimal, nadir_sdi: Decimal, nadir_pp
     return now.ldi - nadir_ldi >= step or now.sdi - nadir_sdi >= step
 
 
-def _regrown(row: pd.Series, now: Size, extranodal: bool | None) -> bool:
+def _regrown(row: Mapping, now: Size, extranodal: bool | None) -> bool:
     """A13: a resolved lesion is back at new-lesion size or FDG-avid."""
     limit = EXTRANODAL_NEW_CM if extranodal else NODE_MEASURABLE_CM
     return (row["state"] == "measured" and now.ldi > limit) or (
         row["state"] in ("measured", "too_small") and row["deauville"] in AVID)
 
 
-def _one_lesion(index: pd.Series, rows: dict[str, pd.Series], followups: pd.DataFrame,
-                base_row: pd.Series) -> list[dict]:
+def _one_lesion(index: dict, rows: dict[str, dict], followups: list[dict], base_row: dict) -> list[dict]:
     """The course of one index lesion over the patient's follow-up scans."""
     base = size_of(base_row)
     n_ldi = n_sdi = n_ppd = None
@@ -95,7 +95,7 @@ def _one_lesion(index: pd.Series, rows: dict[str, pd.Series], followups: pd.Data
         n_ldi, n_sdi, n_ppd = base.ldi, base.sdi, base.ppd
     was_clear = resolved = False
     out = []
-    for _, scan in followups.iterrows():
+    for scan in followups:
         row = rows.get(scan["scan_id"])
         now = size_of(row)
         rec = {"centre": index["centre"], "patient_id": index["patient_id"], "lesion_id": index["lesion_id"],
@@ -132,18 +132,18 @@ def lesion_course(registry: pd.DataFrame, scans: pd.DataFrame, lesions: pd.DataF
     shrunk50 (PPD <= 50 % of baseline).
     """
     base = baseline_scans(scans).set_index(["centre", "patient_id"])["scan_id"].to_dict()
-    by_key = {k: g for k, g in lesions.groupby(["centre", "patient_id"], sort=False)}
-    scans_by = {k: g for k, g in scans.groupby(["centre", "patient_id"], sort=False)}
+    rows_by: dict[tuple[str, str, str], dict[str, dict]] = {}
+    for rec in lesions.to_dict("records"):
+        rows_by.setdefault((rec["centre"], rec["patient_id"], rec["lesion_id"]), {})[rec["scan_id"]] = rec
+    fu_by: dict[tuple[str, str], list[dict]] = {}
+    for rec in sorted(scans.to_dict("records"), key=lambda r: float(r["day"])):
+        if rec["day"] > 0:
+            fu_by.setdefault((rec["centre"], rec["patient_id"]), []).append(rec)
     out: list[dict] = []
-    for _, index in registry.iterrows():
+    for index in registry.to_dict("records"):
         key = (index["centre"], index["patient_id"])
-        pl = by_key[key]
-        own = pl[pl["lesion_id"] == index["lesion_id"]]
-        rows = {r["scan_id"]: r for _, r in own.iterrows()}
-        sc = scans_by[key]
-        fu = sc[[d > 0 for d in sc["day"]]]
-        fu = fu.assign(_d=[float(d) for d in fu["day"]]).sort_values("_d", kind="stable")
-        out.extend(_one_lesion(index, rows, fu, rows[base[key]]))
+        rows = rows_by[(*key, index["lesion_id"])]
+        out.extend(_one_lesion(index, rows, fu_by.get(key, []), rows[base[key]]))
     cols = ["centre", "patient_id", "lesion_id", "scan_id", "day", "state", "deauville", "ldi_cm", "ppd",
             "evaluable", "metabolic", "anatomic", "regrowth", "progressing", "excluded", "clear", "shrunk50"]
     return pd.DataFrame(out, columns=cols)
@@ -184,9 +184,8 @@ def censor_days(scans: pd.DataFrame, therapy: pd.DataFrame, patients: pd.DataFra
     return patient, lesion
 
 
-def subtype(course: pd.DataFrame, failure_day: Decimal) -> str:
-    """``relapse_local`` if the lesion responded (DS 1-3 or PPD fall >= 50 %) before failing, else
-    ``refractory_local`` (spec §2.2 subtypes)."""
-    before = course[[d < failure_day for d in course["day"]]]
-    responded = bool((before["clear"] | before["shrunk50"]).any()) if len(before) else False
+def subtype(course: list[dict], failure_day: Decimal) -> str:
+    """``relapse_local`` if the lesion responded (DS 1-3 or PPD fall >= 50 %) on a scan before it
+    failed, else ``refractory_local`` (spec §2.2 subtypes). ``course``: the lesion's course rows."""
+    responded = any(r["clear"] or r["shrunk50"] for r in course if r["day"] < failure_day)
     return "relapse_local" if responded else "refractory_local"

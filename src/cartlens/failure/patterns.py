@@ -27,7 +27,7 @@ Reader overrides replace the automatic call; both are kept (``auto_class`` and `
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -72,16 +72,16 @@ class PatientContext:
 
     centre: str
     patient_id: str
-    index: pd.DataFrame                # registry rows of this patient
+    index: tuple[dict, ...]            # registry rows of this patient
     involved_organs: frozenset[str]
     masks: dict[MaskKey, LesionMask]
     baseline_scan_id: str
 
 
-def involved_organs(index: pd.DataFrame, baseline_scan: pd.Series) -> frozenset[str]:
+def involved_organs(index: tuple[dict, ...], baseline_scan: Mapping) -> frozenset[str]:
     """Organs involved before treatment: any index lesion there; marrow also from the baseline scan's
     marrow status (suspected/involved); spleen also from splenomegaly > 13 cm (Lugano)."""
-    organs = {s for s in index["site"] if s in ORGAN_SITES}
+    organs = {r["site"] for r in index if r["site"] in ORGAN_SITES}
     if baseline_scan.get("marrow") in MARROW_POSITIVE:
         organs.add("bone_marrow")
     spleen = baseline_scan.get("spleen_cm")
@@ -104,13 +104,12 @@ def _record(ctx: PatientContext, scan_id: str, day: Decimal, lesion_id: str, sit
     return rec
 
 
-def _by_masks(ctx: PatientContext, fmask: LesionMask, scan_id: str, opts: FailureOptions,
-              skip: str | None = None) -> dict:
+def _by_masks(ctx: PatientContext, fmask: LesionMask, scan_id: str, opts: FailureOptions) -> dict:
     """Mask rule of §2.3 step 2 against every index mask of the patient."""
     linked, near, best_overlap, best_dist = [], [], 0, None
-    for lid in ctx.index["lesion_id"]:
+    for lid in (r["lesion_id"] for r in ctx.index):
         imask = find_mask(ctx.masks, ctx.centre, ctx.patient_id, ctx.baseline_scan_id, lid)
-        if imask is None or lid == skip:
+        if imask is None:
             continue
         ov, dist = overlap_and_distance(fmask, imask, what=f"scan {scan_id} vs index {lid}")
         frac = ov / fmask.voxels if fmask.voxels else 0.0
@@ -130,20 +129,20 @@ def _by_masks(ctx: PatientContext, fmask: LesionMask, scan_id: str, opts: Failur
 
 def _has_index_masks(ctx: PatientContext) -> bool:
     return any(find_mask(ctx.masks, ctx.centre, ctx.patient_id, ctx.baseline_scan_id, lid) is not None
-               for lid in ctx.index["lesion_id"])
+               for lid in (r["lesion_id"] for r in ctx.index))
 
 
 def _by_centroid(ctx: PatientContext, site: str, centre_mm: tuple[float, float, float] | None,
                  opts: FailureOptions) -> dict:
     """Fallback of §2.3 step 3 for lesions without masks."""
-    same = ctx.index[ctx.index["site"] == site]
-    if same.empty:
+    same = [r for r in ctx.index if r["site"] == site]
+    if not same:
         return {"auto_class": DE_NOVO, "method": "station"}
-    usable = [(r["lesion_id"], r["centroid_mm"], r["ldi_cm"]) for _, r in same.iterrows()
+    usable = [(r["lesion_id"], r["centroid_mm"], r["ldi_cm"]) for r in same
               if r["centroid_mm"] is not None and r["ldi_cm"] is not None]
     if centre_mm is None or not usable:
         return {"auto_class": ADJACENT, "method": "station_only", "needs_review": True,
-                "adjacent_index_ids": tuple(same["lesion_id"])}
+                "adjacent_index_ids": tuple(r["lesion_id"] for r in same)}
     linked, near, best = [], [], None
     for lid, c, ldi in usable:
         d = math.dist(centre_mm, c)
@@ -158,7 +157,7 @@ def _by_centroid(ctx: PatientContext, site: str, centre_mm: tuple[float, float, 
             "adjacent_index_ids": tuple(near), "distance_mm": best}
 
 
-def _centroid_of(row: pd.Series | None, mask: LesionMask | None) -> tuple[float, float, float] | None:
+def _centroid_of(row: Mapping | None, mask: LesionMask | None) -> tuple[float, float, float] | None:
     if mask is not None:
         return mask.centroid_mm()
     if row is None:
@@ -168,7 +167,7 @@ def _centroid_of(row: pd.Series | None, mask: LesionMask | None) -> tuple[float,
 
 
 def classify_new(ctx: PatientContext, scan_id: str, day: Decimal, lesion_id: str, site: str,
-                 row: pd.Series | None, opts: FailureOptions) -> dict:
+                 row: Mapping | None, opts: FailureOptions) -> dict:
     """Classify one failure lesion that is not an index lesion (rules 2-5 of the module docstring)."""
     fmask = find_mask(ctx.masks, ctx.centre, ctx.patient_id, scan_id, lesion_id)
     excluded = excluded_reason(row) if row is not None else None
@@ -176,7 +175,7 @@ def classify_new(ctx: PatientContext, scan_id: str, day: Decimal, lesion_id: str
         res = {"method": "mask", **_by_masks(ctx, fmask, scan_id, opts)}
     elif site in ORGAN_SITES:
         involved = site in ctx.involved_organs
-        linked = tuple(ctx.index.loc[ctx.index["site"] == site, "lesion_id"]) if involved else ()
+        linked = tuple(r["lesion_id"] for r in ctx.index if r["site"] == site) if involved else ()
         res = {"auto_class": LOCAL if involved else DE_NOVO, "method": "organ_level", "organ_level": True,
                "linked_index_ids": linked}
     else:
@@ -201,10 +200,10 @@ def classify_index(ctx: PatientContext, scan_id: str, day: Decimal, lesion_id: s
                    organ_level=site in ORGAN_SITES, linked_index_ids=linked, **extra)
 
 
-def marrow_event(scans_sorted: pd.DataFrame, scan_id: str) -> bool:
+def marrow_event(scans_sorted: list[dict], scan_id: str) -> bool:
     """New or recurrent marrow involvement at ``scan_id`` (Lugano L-PD-BM / L-PET-PMD marrow)."""
     prev = None
-    for _, s in scans_sorted.iterrows():
+    for s in scans_sorted:
         if s["scan_id"] == scan_id:
             return s["marrow"] in MARROW_POSITIVE and prev not in MARROW_POSITIVE
         if s["marrow"] is not None:
@@ -236,11 +235,14 @@ def timing(day: Decimal | None) -> str | None:
     return "early" if day <= 30 else "intermediate" if day <= 90 else "late"
 
 
-def mixed_response(course_at_scan: pd.DataFrame, failed_ids: set[str]) -> bool | None:
+def mixed_response(course_at_scan: list[dict], failed_ids: set[str]) -> bool | None:
     """At least one index lesion not failing at this scan is DS <= 3 (or gone) or >= 50 % smaller
-    than before treatment (spec §2.4). None when no such lesion could be evaluated."""
-    others = course_at_scan[~course_at_scan["lesion_id"].isin(failed_ids) & course_at_scan["evaluable"]
-                            & course_at_scan["excluded"].isna()]
-    if others.empty:
+    than before treatment (spec §2.4). False when every index lesion failed; None when the others
+    could not be evaluated. ``course_at_scan``: the course rows of the patient's index lesions."""
+    others = [r for r in course_at_scan if r["lesion_id"] not in failed_ids]
+    if not others:
+        return False                               # every index lesion failed: nothing responded
+    others = [r for r in others if r["evaluable"] and r["excluded"] is None]
+    if not others:
         return None
-    return bool((others["clear"] | others["shrunk50"]).any())
+    return any(r["clear"] or r["shrunk50"] for r in others)

@@ -17,6 +17,7 @@ Feature rules
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 
 import pandas as pd
@@ -48,7 +49,7 @@ def is_extranodal(site: str, nodal: bool | None) -> bool | None:
     return None if nodal is None else not nodal
 
 
-def excluded_reason(row: pd.Series) -> str | None:
+def excluded_reason(row: Mapping) -> str | None:
     """Why a lesion row is not lymphoma for this analysis (spec §2.3; response_criteria A11/A31)."""
     if row["deauville"] == "X":
         return "deauville_x"
@@ -68,7 +69,7 @@ def _bridging_systemic(patients: pd.DataFrame) -> dict[tuple[str, str], bool | N
     return out
 
 
-def _centroid(row: pd.Series) -> tuple[float, float, float] | None:
+def _centroid(row: Mapping) -> tuple[float, float, float] | None:
     xyz = [row.get(f"centroid_{a}_mm") for a in "xyz"]
     return None if any(v is None for v in xyz) else tuple(float(v) for v in xyz)  # type: ignore[return-value]
 
@@ -86,7 +87,7 @@ def build_registry(scans: pd.DataFrame, lesions: pd.DataFrame, patients: pd.Data
     keys = {(c, p): (s, d) for c, p, s, d in zip(base["centre"], base["patient_id"], base["scan_id"], base["day"])}
     systemic = _bridging_systemic(patients)
     rows = []
-    for _, les in lesions.iterrows():
+    for les in lesions.to_dict("records"):
         key = (les["centre"], les["patient_id"])
         if key not in keys or keys[key][0] != les["scan_id"]:
             continue
