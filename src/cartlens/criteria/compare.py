@@ -187,15 +187,18 @@ def best_overall_response(results: pd.DataFrame, *, criteria: Sequence[str] = CR
             stop |= grp["category"].str.startswith("IR")
         cut = int(np.argmax(stop.to_numpy())) if stop.any() else len(grp)
         kept = grp.iloc[: cut + 1]
-        best = min(kept["category"], key=lambda c: rank.get(c, len(rank)))
         pd_day = None
         if stop.any():
             first = grp.iloc[cut]
             dated = first.get("pd_dated_scan_id") or first["scan_id"]
             pd_day = int(day_of.get((centre, pid, dated), first["day"]))
+            # A24: a PD dated back to the first IR replaces the assessments from that day on.
+            kept = kept[(kept["day"] < pd_day) | (kept.index == first.name)]
+        best = min(kept["category"], key=lambda c: rank.get(c, len(rank)))
         out.append({"centre": centre, "patient_id": pid, "criterion": criterion, "best_response": best,
                     "pd_day": pd_day})
-    return pd.DataFrame(out, columns=["centre", "patient_id", "criterion", "best_response", "pd_day"])
+    frame = pd.DataFrame(out, columns=["centre", "patient_id", "criterion", "best_response", "pd_day"])
+    return frame.astype({"pd_day": "Int64"})
 
 
 __all__ = ["TIMEPOINTS", "at_timepoint", "response_rates", "agreement_matrix", "cohens_kappa", "concordance",
