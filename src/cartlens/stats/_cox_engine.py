@@ -45,6 +45,8 @@ class CoxDesign:
     el_count: FloatArray             # number of elements of the element's group (m or 1)
     row_hi: NDArray[np.int64]        # number of death groups starting at or before each row (same stratum)
     row_lo: NDArray[np.int64]        # number of death groups before the row's stratum
+    row_bounds: tuple[tuple[int, int], ...]    # row slices of the strata
+    group_bounds: tuple[tuple[int, int], ...]  # death-group slices of the strata
     means: FloatArray                # centring constants (0 for covariates R does not centre)
     efron: bool
 
@@ -89,15 +91,41 @@ def build_design(time: FloatArray, event: NDArray[np.bool_], x: FloatArray, weig
     rows = np.arange(n)
     row_hi = np.searchsorted(g_start, rows, side="right")
     row_lo = np.searchsorted(g_start, stratum_start, side="left")
+    rb = np.append(stratum_start_idx, n)
+    gb = np.searchsorted(g_start, rb)
     return CoxDesign(xs, w, d, order, death_rows, death_group, g_start, g_end, g_first_death, el_group,
-                     el_frac, el_wt, el_count, row_hi, row_lo, means, efron)
+                     el_frac, el_wt, el_count, row_hi, row_lo, tuple(zip(rb[:-1].tolist(), rb[1:].tolist())),
+                     tuple(zip(gb[:-1].tolist(), gb[1:].tolist())), means, efron)
 
 
-def _rsum(values: FloatArray, start: NDArray[np.int64], end: NDArray[np.int64]) -> FloatArray:
-    """Sums of ``values[start:end]`` for many (start, end) pairs via one reverse cumulative sum."""
-    rc = np.cumsum(values[::-1], axis=0)[::-1]
-    rc = np.concatenate((rc, np.zeros((1,) + values.shape[1:])), axis=0)
-    return rc[start] - rc[end]
+def _segment_cumsum(values: FloatArray, bounds: tuple[tuple[int, int], ...], *, reverse: bool) -> FloatArray:
+    """Cumulative sums restarted at every stratum (a loop over strata, never over subjects).
+
+    Done per stratum rather than by differencing one global cumulative sum: a stratum with huge risk scores
+    (e.g. exp(30)) would otherwise wipe out the digits of the others (catastrophic cancellation).
+    """
+    if len(bounds) == 1:
+        return np.cumsum(values[::-1], axis=0)[::-1] if reverse else np.cumsum(values, axis=0)
+    out = np.empty_like(values)
+    for lo, hi in bounds:
+        out[lo:hi] = np.cumsum(values[lo:hi][::-1], axis=0)[::-1] if reverse else np.cumsum(values[lo:hi], axis=0)
+    return out
+
+
+def _rsum(values: FloatArray, design: CoxDesign) -> FloatArray:
+    """Risk-set sums at each death group: sum of ``values`` from the group's first row to its stratum end."""
+    return _segment_cumsum(values, design.row_bounds, reverse=True)[design.g_start]
+
+
+def _at_risk_cumsum(per_group: FloatArray, design: CoxDesign) -> FloatArray:
+    """For every row: sum of ``per_group`` over the death groups of its stratum at or before the row's time."""
+    cum = _segment_cumsum(per_group, design.group_bounds, reverse=False)
+    idx = design.row_hi - 1
+    has = design.row_hi > design.row_lo
+    out = cum[np.maximum(idx, 0)]
+    if out.ndim == 1:
+        return np.where(has, out, 0.0)
+    return np.where(has[:, None], out, 0.0)
 
 
 def _group_sum(values: FloatArray, design: CoxDesign) -> FloatArray:
@@ -127,8 +155,8 @@ def cox_terms(design: CoxDesign, beta: FloatArray, *, need_info: bool = True) ->
         p = beta.size
         return CoxTerms(0.0, np.zeros(p), np.zeros((p, p)), risk, np.zeros(0), np.zeros((0, p)))
     wrx = wr[:, None] * x
-    s0 = _rsum(wr, design.g_start, design.g_end)
-    s1 = _rsum(wrx, design.g_start, design.g_end)
+    s0 = _rsum(wr, design)
+    s1 = _rsum(wrx, design)
     d0 = _group_sum(wr, design)
     d1 = _group_sum(wrx, design)
     g, frac, wt = design.el_group, design.el_frac, design.el_wt
@@ -158,8 +186,7 @@ def weighted_information(design: CoxDesign, terms: CoxTerms, h: FloatArray | Non
     hg = np.ones(ng) if h is None else h
     a_g = np.bincount(g, weights=wt / den, minlength=ng) * hg
     b_g = np.bincount(g, weights=wt * frac / den, minlength=ng) * hg
-    cum = np.concatenate(([0.0], np.cumsum(a_g)))
-    c = wr * (cum[design.row_hi] - cum[design.row_lo])
+    c = wr * _at_risk_cumsum(a_g, design)
     dr = design.death_rows
     c[dr] -= wr[dr] * b_g[design.death_group]
     return (x.T * c) @ x - (terms.mean * (wt * hg[g])[:, None]).T @ terms.mean
@@ -202,10 +229,8 @@ def score_residuals(design: CoxDesign, beta: FloatArray) -> FloatArray:
     cnt = np.bincount(g, minlength=ng).astype(float)
     avg_mean = np.stack([np.bincount(g, weights=t.mean[:, j], minlength=ng) for j in range(p)], axis=1)
     avg_mean /= cnt[:, None]
-    cum_h = np.concatenate(([0.0], np.cumsum(h_g)))
-    cum_hm = np.concatenate((np.zeros((1, p)), np.cumsum(hm_g, axis=0)), axis=0)
-    big_h = cum_h[design.row_hi] - cum_h[design.row_lo]
-    big_hm = cum_hm[design.row_hi] - cum_hm[design.row_lo]
+    big_h = _at_risk_cumsum(h_g, design)
+    big_hm = _at_risk_cumsum(hm_g, design)
     resid = -risk[:, None] * (x * big_h[:, None] - big_hm)
     dr, dg = design.death_rows, design.death_group
     resid[dr] += (x[dr] - avg_mean[dg]) + risk[dr, None] * (x[dr] * h2_g[dg, None] - hm2_g[dg])

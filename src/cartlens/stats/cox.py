@@ -96,7 +96,8 @@ class CoxResult:
         if not 0.0 < level < 1.0:
             raise ValueError(f"level must be in (0, 1), got {level!r}")
         q = stats.norm.ppf(1 - (1 - level) / 2)
-        return np.exp(self.coef - q * self.se), np.exp(self.coef + q * self.se)
+        with np.errstate(over="ignore"):          # infinite coefficients give inf limits (JSON null)
+            return np.exp(self.coef - q * self.se), np.exp(self.coef + q * self.se)
 
     @property
     def lr_test(self) -> dict[str, float]:
@@ -180,7 +181,9 @@ class CoxResult:
     def to_dict(self) -> dict[str, Any]:
         """JSON of ``cartlens stats cox`` (spec cli.md); keys never change."""
         lo, hi = self.hr_ci()
-        coefs = {name: {"coef": float(self.coef[i]), "se": float(self.se[i]), "hr": float(np.exp(self.coef[i])),
+        with np.errstate(over="ignore"):
+            hr = np.exp(self.coef)
+        coefs = {name: {"coef": float(self.coef[i]), "se": float(self.se[i]), "hr": float(hr[i]),
                         "hr_lower": float(lo[i]), "hr_upper": float(hi[i]), "z": float(self.z[i]),
                         "p": float(self.p[i])} for i, name in enumerate(self.names)}
         c, c_se = self.concordance
