@@ -56,7 +56,7 @@ def failure_command(
     fmt: Annotated[Format, typer.Option("--format", help="json (cli.md contract) or table.")] = Format.table,
 ) -> None:
     """Local vs de novo failure at first progression, and lesion-level risk of local failure."""
-    from cartlens.failure import FailureInputError, analyse
+    from cartlens.failure import analyse
     from cartlens.io import read_data_dir
 
     batch = read_data_dir(data_dir, allow_extra=allow_extra)
@@ -70,13 +70,10 @@ def failure_command(
         tables["later_therapy"] = therapy
     try:
         res = analyse(tables, criterion=criterion.value, margin_mm=margin_mm, overrides=_csv(overrides, "overrides"))
-    except FailureInputError as exc:
-        for line in exc.problems:
+    except ValueError as exc:                 # FailureInputError, the engine's ResponseInputError, bad options
+        for line in getattr(exc, "problems", None) or [f"failure: {exc}"]:
             typer.echo(line, err=True)
         raise typer.Exit(2) from None
-    except (ValueError, NotImplementedError) as exc:
-        typer.echo(f"failure: {exc}", err=True)
-        raise typer.Exit(1) from None
     if fmt is Format.json:
         typer.echo(json.dumps(res.to_dict(), allow_nan=False))
         return

@@ -10,9 +10,9 @@ Public API: :func:`analyse` → :class:`FailureResult` (``.to_dict()`` is the JS
 from __future__ import annotations
 
 from cartlens.failure._data import FailureInputError
-from cartlens.failure.analysis import analyse
+from cartlens.failure.analysis import analyse, analyse_by_criterion
 from cartlens.failure.masks import LesionMask
 from cartlens.failure.patterns import FailureOptions
 from cartlens.failure.result import FailureResult
 
-__all__ = ["FailureInputError", "FailureOptions", "FailureResult", "LesionMask", "analyse"]
+__all__ = ["FailureInputError", "FailureOptions", "FailureResult", "LesionMask", "analyse", "analyse_by_criterion"]

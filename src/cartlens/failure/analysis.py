@@ -199,7 +199,7 @@ def analyse(tables: Mapping[str, pd.DataFrame], *, criterion: str = "lugano", ma
     mask_map = normalise_masks(masks)
     registry = build_registry(norm["scans"], norm["lesions"], norm["patients"])
     course = lesion_course(registry, norm["scans"], norm["lesions"])
-    pd_set, source = pd_scans(dict(tables), norm, course, registry, criterion)
+    pd_set, source = pd_scans(dict(tables), criterion)
     pcensor, lcensor = censor_days(norm["scans"], norm["later_therapy"], norm["patients"])
     cohort = _Cohort(norm, registry, course, pd_set, pcensor)
     records = _classify_all(cohort, lcensor, mask_map, opts, ovr)
@@ -211,4 +211,12 @@ def analyse(tables: Mapping[str, pd.DataFrame], *, criterion: str = "lugano", ma
                          failure_lesions=records, patients=patients, models=models, pd_source=source)
 
 
-__all__ = ["analyse"]
+def analyse_by_criterion(tables: Mapping[str, pd.DataFrame], *,
+                         criteria: Iterable[str] = ("lugano", "cheson2007", "recil", "lyric"),
+                         **kwargs: Any) -> dict[str, FailureResult]:
+    """:func:`analyse` under each response criterion (spec §2.4: the PD date differs between
+    criteria, response_criteria.md §7). Keyword arguments are passed to :func:`analyse`."""
+    return {c: analyse(tables, criterion=c, **kwargs) for c in criteria}
+
+
+__all__ = ["analyse", "analyse_by_criterion"]
