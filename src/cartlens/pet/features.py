@@ -15,13 +15,11 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import ndimage
-
 from cartlens.pet.geometry import axial_diameter_mm, dmax_bulk_mm, dmax_mm, feret_diameter_mm, sdmax_per_m
 from cartlens.pet.normalisers import bsa_dubois_m2
 from cartlens.pet.peak import PEAK_VOLUME_ML, peak_kernel, suvpeak_per_lesion
 from cartlens.pet.references import ReferenceRegion, blood_pool_reference, liver_reference
-from cartlens.pet.segment import Segmentation, component_stats, segment
+from cartlens.pet.segment import Segmentation, segment
 from cartlens.pet.volume import SUVVolume
 
 BULKY_DIAMETER_MM = 50.0          # §3.3: "lesion >= 5 cm" flag, configurable
@@ -101,14 +99,15 @@ def lesion_features(volume: SUVVolume, seg: Segmentation, *, peak_volume_ml: flo
     n = seg.n_lesions
     if n == 0:
         return ()
-    fg, counts, vmax = component_stats(labels, data, n)
-    starts = np.concatenate(([0], np.cumsum(counts[1:])[:-1]))
-    values = data.reshape(-1)[fg].astype(np.float64)
-    sums = np.add.reduceat(values, starts)
-    zyx = np.stack(np.unravel_index(fg, data.shape), axis=1).astype(np.float64)
-    mean_idx = np.add.reduceat(zyx, starts, axis=0) / counts[1:, None]
+    fgd = seg.foreground
+    assert fgd is not None
+    counts = fgd.counts
+    vmax = fgd.reduce(np.maximum, data, -np.inf)
+    sums = fgd.reduce(np.add, data, 0.0)[1:]
+    zyx = np.stack(np.unravel_index(fgd.index, data.shape), axis=1).astype(np.float64)
+    mean_idx = np.add.reduceat(zyx, fgd.starts[:-1], axis=0) / counts[1:, None]
     centroids = volume.index_to_mm(mean_idx)                    # affine is linear: mean then map
-    boxes = ndimage.find_objects(labels, max_label=n)
+    boxes = fgd.boxes(data.shape)
     kernel, _ = peak_kernel(volume.spacing_mm, volume_ml=peak_volume_ml)
     peaks = suvpeak_per_lesion(data, labels, boxes, kernel)
     a3 = volume.affine[:3, :3]

@@ -52,8 +52,12 @@ def _stats(name: str, values: np.ndarray, v_ml: float, centre: Any, method: str)
 
 
 def _crop(mask: np.ndarray, margin: int) -> tuple[slice, ...]:
-    box = ndimage.find_objects(mask.astype(np.uint8))[0]
-    return tuple(slice(max(s.start - margin, 0), min(s.stop + margin, d)) for s, d in zip(box, mask.shape))
+    """Bounding box of a non-empty bool mask, grown by ``margin`` voxels (clipped to the volume)."""
+    box = []
+    for axis, dim in enumerate(mask.shape):
+        hit = np.flatnonzero(mask.any(axis=tuple(a for a in range(mask.ndim) if a != axis)))
+        box.append(slice(max(int(hit[0]) - margin, 0), min(int(hit[-1]) + 1 + margin, dim)))
+    return tuple(box)
 
 
 def liver_reference(volume: SUVVolume, liver_mask: np.ndarray, *, lesion_mask: np.ndarray | None = None,

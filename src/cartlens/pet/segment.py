@@ -16,7 +16,7 @@ References
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import cc3d
@@ -72,13 +72,16 @@ class Segmentation:
     removed: tuple[RemovedComponent, ...] = ()
     flags: tuple[str, ...] = ()
     margin_mm: float | None = None
+    foreground: Foreground | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.labels.flags.writeable = False
+        if self.foreground is None:
+            object.__setattr__(self, "foreground", Foreground.of(self.labels, int(self.labels.max(initial=0))))
 
     @property
     def n_lesions(self) -> int:
-        return int(self.labels.max(initial=0))
+        return len(self.foreground.counts) - 1  # type: ignore[union-attr]
 
     def parameters(self) -> dict[str, Any]:
         """The method parameters that every output row carries (§0)."""
@@ -98,119 +101,178 @@ def _check(volume: SUVVolume, connectivity: int, min_volume_ml: float, exclude_m
                             f"{volume.data.shape} (z, y, x)")
 
 
-def component_stats(labels: np.ndarray, values: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Foreground flat indices sorted by label, voxel counts and max per label (index 0 unused).
+@dataclass(frozen=True, slots=True)
+class Foreground:
+    """Lesion voxels as flat indices sorted by label, with voxel counts per label (index 0 unused).
 
-    One pass over the volume (``flatnonzero``) and work proportional to the foreground only.
+    Built with one pass over the volume; every later statistic, relabelling and bounding box works on
+    these arrays (size = number of lesion voxels), never on the full volume per label (§4.2).
     """
-    flat = labels.reshape(-1)
-    fg = np.flatnonzero(flat)
-    lab = flat[fg]
-    order = np.argsort(lab, kind="stable")
-    fg, lab = fg[order], lab[order]
-    counts = np.bincount(lab, minlength=n + 1)
-    vmax = np.full(n + 1, -np.inf)
-    if fg.size:
-        starts = np.concatenate(([0], np.cumsum(counts[1:])[:-1]))
-        vmax[1:][counts[1:] > 0] = np.maximum.reduceat(values.reshape(-1)[fg], starts[counts[1:] > 0])
-    return fg, counts, vmax
+
+    index: np.ndarray            # flat indices into the (z, y, x) volume, grouped by label 1..n
+    label: np.ndarray            # label of each entry of ``index`` (non-decreasing)
+    counts: np.ndarray           # voxels per label, length n + 1
+
+    @classmethod
+    def of(cls, labels: np.ndarray, n: int) -> Foreground:
+        flat = labels.reshape(-1)
+        fg = np.flatnonzero(flat)
+        lab = flat[fg]
+        order = np.argsort(lab, kind="stable")
+        return cls(fg[order], lab[order], np.bincount(lab, minlength=n + 1))
+
+    @property
+    def starts(self) -> np.ndarray:
+        """Start of each label's run in ``index`` (length n + 1; label i is starts[i-1]:starts[i])."""
+        return np.concatenate(([0], np.cumsum(self.counts[1:])))
+
+    def reduce(self, ufunc: np.ufunc, values: np.ndarray, empty: float) -> np.ndarray:
+        """``ufunc.reduceat`` of ``values`` (flat or per-entry) over each label; ``empty`` where no voxel."""
+        out = np.full(len(self.counts), empty, dtype=np.float64)
+        vals = values.reshape(-1)[self.index] if values.size != self.index.size else values
+        nonempty = self.counts[1:] > 0
+        if self.index.size:
+            out[1:][nonempty] = ufunc.reduceat(vals.astype(np.float64), self.starts[:-1][nonempty])
+        return out
+
+    def boxes(self, shape: tuple[int, ...]) -> list[tuple[slice, ...] | None]:
+        """Bounding box of every label 1..n (as ``scipy.ndimage.find_objects``), from the index list."""
+        coords = np.stack(np.unravel_index(self.index, shape), axis=1)
+        nonempty = self.counts[1:] > 0
+        out: list[tuple[slice, ...] | None] = [None] * (len(self.counts) - 1)
+        if self.index.size:
+            st = self.starts[:-1][nonempty]
+            lo = np.minimum.reduceat(coords, st, axis=0)
+            hi = np.maximum.reduceat(coords, st, axis=0) + 1
+            for i, a, b in zip(np.flatnonzero(nonempty), lo, hi):
+                out[i] = tuple(slice(int(x), int(y)) for x, y in zip(a, b))
+        return out
+
+    def relabel(self, labels: np.ndarray, keep: np.ndarray) -> Foreground:
+        """Renumber kept labels to 1..K in order and zero the others, **in place** on ``labels``."""
+        lut = np.zeros(len(keep), dtype=np.uint32)
+        lut[np.flatnonzero(keep)] = np.arange(1, int(keep.sum()) + 1, dtype=np.uint32)
+        new = lut[self.label]
+        labels.reshape(-1)[self.index] = new
+        stay = new > 0
+        return Foreground(self.index[stay], new[stay], np.concatenate(([0], self.counts[keep])).astype(np.int64))
 
 
-def _relabel(labels: np.ndarray, keep: np.ndarray) -> np.ndarray:
-    """Map kept old ids to 1..K in order, others to 0 (lookup table, one pass)."""
-    lut = np.zeros(len(keep), dtype=np.uint32)
-    lut[np.flatnonzero(keep)] = np.arange(1, int(keep.sum()) + 1, dtype=np.uint32)
-    return lut[labels]
-
-
-def _exclusion(labels: np.ndarray, n: int, exclude: np.ndarray | None, dilate: int
+def _exclusion(fgd: Foreground, shape: tuple[int, ...], exclude: np.ndarray | None, dilate: int
                ) -> tuple[np.ndarray, np.ndarray]:
-    """Fraction of each component inside the (dilated) exclusion mask, and its dominant organ label."""
+    """Fraction of each component inside the exclusion mask dilated by ``dilate`` voxels, and the organ
+    label with the largest direct overlap.
+
+    The dilation (6-neighbour cross iterated ``dilate`` times = all offsets with |dz|+|dy|+|dx| <= dilate,
+    as ``scipy.ndimage.binary_dilation``) is evaluated only at foreground voxels, by gathering the mask
+    at each offset: work proportional to the lesion voxels, not to the volume.
+    """
+    n = len(fgd.counts) - 1
     frac = np.zeros(n + 1)
     organ = np.zeros(n + 1, dtype=np.int64)
     if exclude is None or n == 0:
         return frac, organ
-    ex = np.asarray(exclude)
-    organ_labels = ex.astype(np.int64)
-    inside = organ_labels > 0
-    if dilate > 0:
-        from scipy import ndimage
-
-        inside = ndimage.binary_dilation(inside, iterations=dilate)
-    lab = labels.reshape(-1)
-    hit = np.flatnonzero((lab > 0) & inside.reshape(-1))
-    counts = np.bincount(lab[np.flatnonzero(lab)], minlength=n + 1)
-    in_counts = np.bincount(lab[hit], minlength=n + 1)
-    frac[1:] = in_counts[1:] / np.maximum(counts[1:], 1)
-    direct = np.flatnonzero((lab > 0) & (organ_labels.reshape(-1) > 0))
-    if direct.size:
-        pairs = lab[direct].astype(np.int64) * (int(organ_labels.max()) + 1) + organ_labels.reshape(-1)[direct]
+    ex = np.asarray(exclude).reshape(-1)
+    fg, lab = fgd.index, fgd.label
+    direct = ex[fg]
+    inside = direct > 0
+    coords = np.unravel_index(fg, shape)
+    rng = range(-dilate, dilate + 1)
+    for off in ((a, b, c) for a in rng for b in rng for c in rng if 0 < abs(a) + abs(b) + abs(c) <= dilate):
+        moved = [ci + oi for ci, oi in zip(coords, off)]
+        ok = np.ones(fg.size, dtype=bool)
+        for m, dim in zip(moved, shape):
+            ok &= (m >= 0) & (m < dim)
+        idx = np.ravel_multi_index(tuple(np.clip(m, 0, dim - 1) for m, dim in zip(moved, shape)), shape)
+        inside |= ok & (ex[idx] > 0)
+    frac[1:] = np.bincount(lab[inside], minlength=n + 1)[1:] / np.maximum(fgd.counts[1:], 1)
+    hit = direct > 0
+    if hit.any():
+        n_org = int(direct.max()) + 1
+        pairs = lab[hit].astype(np.int64) * n_org + direct[hit].astype(np.int64)
         uniq, cnt = np.unique(pairs, return_counts=True)
+        comp, org = np.divmod(uniq, n_org)
         best = np.zeros(n + 1)
-        for key, c in zip(uniq, cnt):              # K x organs entries, not voxels
-            comp, org = divmod(int(key), int(organ_labels.max()) + 1)
-            if c > best[comp]:
-                best[comp], organ[comp] = c, org
+        for c, o, k in zip(comp, org, cnt):              # (component, organ) pairs, not voxels
+            if k > best[c]:
+                best[c], organ[c] = k, o
     return frac, organ
 
 
 def threshold_components(volume: SUVVolume, *, threshold: float = SUV4_THRESHOLD, connectivity: int = 26,
                          exclude_mask: np.ndarray | None = None, exclude_dilation_voxels: int = 1,
-                         ) -> tuple[np.ndarray, list[RemovedComponent], list[str]]:
+                         ) -> tuple[np.ndarray, Foreground, list[RemovedComponent], list[str]]:
     """Components of ``suv >= threshold`` (inclusive) after component-level exclusion (§2.1, §2.4)."""
     labels, n = cc3d.connected_components(volume.data >= threshold, connectivity=connectivity,
                                           return_N=True, out_dtype=np.uint32)
+    fgd = Foreground.of(labels, n)
+    if exclude_mask is None:
+        return labels, fgd, [], []
     v_ml = volume.voxel_volume_ml
-    frac, organ = _exclusion(labels, n, exclude_mask, exclude_dilation_voxels)
-    _, counts, vmax = component_stats(labels, volume.data, n)
+    frac, organ = _exclusion(fgd, labels.shape, exclude_mask, exclude_dilation_voxels)
+    vmax = fgd.reduce(np.maximum, volume.data, -np.inf)
     keep = np.ones(n + 1, dtype=bool)
     keep[0] = False
     removed: list[RemovedComponent] = []
     flags: list[str] = []
-    for i in np.flatnonzero(frac[1:] > 0) + 1:
-        if frac[i] >= EXCLUDE_FRACTION:
-            keep[i] = False
-            removed.append(RemovedComponent("excluded_organ", float(counts[i] * v_ml), float(vmax[i]),
-                                            int(organ[i]) or None, float(frac[i])))
+    for i in np.flatnonzero(frac[1:] >= EXCLUDE_FRACTION) + 1:
+        keep[i] = False
+        removed.append(RemovedComponent("excluded_organ", float(fgd.counts[i] * v_ml), float(vmax[i]),
+                                        int(organ[i]) or None, float(frac[i])))
     kept_ids = np.cumsum(keep)
-    for i in np.flatnonzero(keep):
-        if 0 < frac[i] < EXCLUDE_FRACTION:
-            flags.append(f"straddles_exclusion:{int(kept_ids[i])}")
-    return _relabel(labels, keep), removed, flags
+    flags += [f"straddles_exclusion:{int(kept_ids[i])}" for i in np.flatnonzero(keep)
+              if 0 < frac[i] < EXCLUDE_FRACTION]
+    return labels, fgd.relabel(labels, keep), removed, flags
 
 
-def _grow_pct41(volume: SUVVolume, seeds: np.ndarray, n: int, connectivity: int, fraction: float,
-                margin_mm: float) -> np.ndarray:
+def _grow_pct41(volume: SUVVolume, seeds: Foreground, buffer: np.ndarray, connectivity: int, fraction: float,
+                margin_mm: float) -> tuple[np.ndarray, Foreground]:
     """Per seed: threshold its search VOI at fraction x SUVmax, keep the part connected to the max (§2.2).
 
     Seeds are processed in decreasing SUVmax and only claim unclaimed voxels, so a voxel in two
-    regions goes to the lesion with the higher SUVmax and is counted once.
+    regions goes to the lesion with the higher SUVmax and is counted once.  ``buffer`` (the seed label
+    array, uint32, owned by the caller) is cleared and reused for the output: a fresh 96 MB array would
+    cost more in page faults than the whole growth.
     """
-    from scipy import ndimage
-
     data = volume.data
-    out = np.zeros(data.shape, dtype=np.uint32)
-    boxes = ndimage.find_objects(seeds, max_label=n)
+    out = buffer
+    out.reshape(-1)[seeds.index] = 0
+    boxes = seeds.boxes(data.shape)
     margin = np.ceil(margin_mm / np.asarray(volume.spacing_mm)).astype(int)
-    fg, counts, vmax = component_stats(seeds, data, n)
-    starts = np.concatenate(([0], np.cumsum(counts[1:])))
+    vmax = seeds.reduce(np.maximum, data, -np.inf)
+    starts = seeds.starts
     flat = data.reshape(-1)
+    grown: dict[int, np.ndarray] = {}
     for lid in np.argsort(-vmax[1:], kind="stable") + 1:
         if boxes[lid - 1] is None:
             continue
-        members = fg[starts[lid - 1]:starts[lid]]
+        members = seeds.index[starts[lid - 1]:starts[lid]]
         peak = np.unravel_index(members[np.argmax(flat[members])], data.shape)
         box = tuple(slice(max(s.start - m, 0), min(s.stop + m, dim))
                     for s, m, dim in zip(boxes[lid - 1], margin, data.shape))
-        crop = data[box]
         # inclusive threshold (§0), compared at the data's float32 precision so that a voxel holding
         # float32(0.41 x SUVmax) is in the region
-        cand = (crop >= np.float32(fraction * vmax[lid])) & (out[box] == 0)
-        local = tuple(p - s.start for p, s in zip(peak, box))
+        cand = (data[box] >= np.float32(fraction * vmax[lid])) & (out[box] == 0)
         cc = cc3d.connected_components(cand, connectivity=connectivity, out_dtype=np.uint32)
-        region = cc == cc[local]
+        region = cc == cc[tuple(p - s.start for p, s in zip(peak, box))]
         out[box][region] = lid
-    return out
+        local = np.nonzero(region)
+        grown[int(lid)] = np.ravel_multi_index(tuple(c + s.start for c, s in zip(local, box)), data.shape)
+    n = len(seeds.counts) - 1
+    ids = sorted(grown)
+    index = np.concatenate([np.sort(grown[i]) for i in ids]) if ids else np.zeros(0, dtype=np.int64)
+    label = np.repeat(np.asarray(ids, dtype=np.uint32), [grown[i].size for i in ids])
+    return out, Foreground(index, label, np.bincount(label, minlength=n + 1))
+
+
+def _seed_labels(seeds: np.ndarray, connectivity: int) -> tuple[np.ndarray, Foreground]:
+    arr = np.asarray(seeds)
+    if arr.dtype == bool:
+        labels, n = cc3d.connected_components(arr, connectivity=connectivity, return_N=True, out_dtype=np.uint32)
+    else:
+        labels = np.array(arr, dtype=np.uint32)          # a copy: relabelling works in place
+        n = int(labels.max(initial=0))
+    return labels, Foreground.of(labels, n)
 
 
 def segment(volume: SUVVolume, *, method: Literal["suv4", "pct41"] = "suv4", connectivity: int = 26,
@@ -227,7 +289,7 @@ def segment(volume: SUVVolume, *, method: Literal["suv4", "pct41"] = "suv4", con
         ``"suv4"``: voxels with SUV >= ``threshold`` (4.0), connected components (§2.1).
         ``"pct41"``: one region per seed grown at >= ``fraction`` (0.41) x the seed's SUVmax inside
         the seed's bounding box dilated by ``margin_mm`` (§2.2).  Seeds default to the SUV >= 4.0
-        components (after exclusion); an external ``seeds`` label array may be given instead.
+        components (after exclusion); an external ``seeds`` array (bool mask or labels) may be given.
     connectivity : {6, 18, 26}
         Face / +edge / +corner neighbours (§2.3); default 26.
     min_volume_ml : float
@@ -245,33 +307,32 @@ def segment(volume: SUVVolume, *, method: Literal["suv4", "pct41"] = "suv4", con
         raise PETInputError("method", f"must be 'suv4' or 'pct41', got {method!r}")
     if seeds is not None and np.shape(seeds) != volume.data.shape:
         raise PETInputError("seeds", f"shape {np.shape(seeds)} differs from the volume {volume.data.shape}")
+    removed: list[RemovedComponent] = []
+    flags: list[str] = []
     if seeds is None or method == "suv4":
-        labels, removed, flags = threshold_components(volume, threshold=threshold, connectivity=connectivity,
-                                                      exclude_mask=exclude_mask,
-                                                      exclude_dilation_voxels=exclude_dilation_voxels)
+        labels, fgd, removed, flags = threshold_components(
+            volume, threshold=threshold, connectivity=connectivity, exclude_mask=exclude_mask,
+            exclude_dilation_voxels=exclude_dilation_voxels)
     else:
-        labels = cc3d.connected_components(np.asarray(seeds) > 0, connectivity=connectivity,
-                                           out_dtype=np.uint32) if np.asarray(seeds).dtype == bool \
-            else np.asarray(seeds, dtype=np.uint32)
-        removed, flags = [], []
-    n = int(labels.max(initial=0))
+        labels, fgd = _seed_labels(seeds, connectivity)
     if method == "pct41":
-        labels = _grow_pct41(volume, labels, n, connectivity, fraction, margin_mm)
+        labels, fgd = _grow_pct41(volume, fgd, labels, connectivity, fraction, margin_mm)
     v_ml = volume.voxel_volume_ml
-    _, counts, vmax = component_stats(labels, volume.data, n)
-    keep = counts * v_ml >= min_volume_ml
+    counts = fgd.counts
+    keep = (counts * v_ml >= min_volume_ml) & (counts > 0)
     keep[0] = False
-    keep &= counts > 0
-    for i in np.flatnonzero((~keep[1:]) & (counts[1:] > 0)) + 1:
-        removed.append(RemovedComponent("below_min_volume", float(counts[i] * v_ml), float(vmax[i]), None, 0.0))
-    labels = _relabel(labels, keep)
+    if not keep[1:].all():
+        vmax = fgd.reduce(np.maximum, volume.data, -np.inf)
+        removed += [RemovedComponent("below_min_volume", float(counts[i] * v_ml), float(vmax[i]), None, 0.0)
+                    for i in np.flatnonzero((~keep[1:]) & (counts[1:] > 0)) + 1]
+        fgd = fgd.relabel(labels, keep)
     new_ids = np.cumsum(keep)
     flags = [_renumber(f, new_ids) for f in flags if keep[int(f.rsplit(":", 1)[1])]]
     flags += [f"large_component:{int(new_ids[i])}" for i in np.flatnonzero(keep)
               if counts[i] * v_ml > LARGE_COMPONENT_ML]
     return Segmentation(labels, method, connectivity, float(min_volume_ml),
                         threshold if method == "suv4" else fraction, tuple(removed), tuple(flags),
-                        margin_mm if method == "pct41" else None)
+                        margin_mm if method == "pct41" else None, fgd)
 
 
 def _renumber(flag: str, new_ids: np.ndarray) -> str:
