@@ -132,3 +132,28 @@ def test_scores_by_cohort_table():
     assert (ht["n"], ht["computable"], ht["median"]) == (2, 2, 3.0)
     assert ht["groups"] == {"HT-low": 1, "HT-high": 1}
     assert table.loc[("validation", "ipi"), "computable"] == 0
+
+
+def test_score_patients_with_models(tmp_path):
+    from cartlens.scores import CarImpi
+
+    model = CarImpi(coefficients={"mtv": 0.01, "mtv_above_knot": -0.008, "age": 0.01,
+                                  "stage": {1: 0.0, 2: 0.1, 3: 0.2, 4: 0.3}},
+                    provenance={"status": "fitted", "source": "unit test"})
+    rdata = Path(__file__).parent / "reference" / "inflamix_synthetic_model.RData"
+    frame = score_patients(_tables(), car_impi=model, inflamix_model=rdata).set_index("patient_id")
+    # P1: 0.01*100 - 0.008*(100-44.3) + 0.01*66 + 0.3 = 1.5144 -> high
+    assert frame.loc["P1", "car_impi"] == pytest.approx(1.5144, abs=1e-12)
+    assert frame.loc["P1", "car_impi_group"] == "high"
+    assert pd.isna(frame.loc["P2", "car_impi"])                       # no MTV
+    # InflaMix window day -2..0: P1 has albumin 34/50 g/L, ALP 120/130, AST 30/37 on day -1 (its day -5 WBC is
+    # outside the window) = case S-12 of the R reference; P2 and P3 have no labs in the window
+    ref = {c["id"]: c for c in json.loads((rdata.parent / "inflamix_synthetic.json").read_text())["cases"]}
+    assert frame.loc["P1", "inflamix"] == pytest.approx(ref["S-12"]["p_log_domain"], abs=1e-9)
+    assert frame.loc["P1", "inflamix_group"] == "Non-inflammatory"
+    assert frame[["inflamix"]].drop(index="P1")["inflamix"].isna().all()
+    example = Path(__file__).parents[2] / "src" / "cartlens" / "scores" / "data" / "car_impi_example.toml"
+    from cartlens.scores import CoefficientsNotConfigured
+
+    with pytest.raises(CoefficientsNotConfigured, match="example"):
+        score_patients(_tables(), car_impi=example)

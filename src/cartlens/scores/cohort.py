@@ -18,8 +18,9 @@ from typing import Any
 
 import pandas as pd
 
+from cartlens.scores.car_impi import CarImpi, require_model
 from cartlens.scores.common import ScoreResult, is_missing, not_computable
-from cartlens.scores.inflamix import FEATURES, INPUT_NAME
+from cartlens.scores.inflamix import FEATURES, INPUT_NAME, InflaMixModel, load_inflamix_model
 from cartlens.scores.registry import SCORES, compute
 
 DEFAULT_WINDOW = (-14, 0)
@@ -96,6 +97,10 @@ def score_patient_results(tables: Mapping[str, pd.DataFrame], *, window: tuple[i
                           **config: Any) -> list[dict[str, Any]]:
     """Per patient: ``{"patient_id", "centre", "results": {score: ScoreResult}}`` in table order."""
     patients = tables["patients"]
+    if car_impi is not None and not isinstance(car_impi, CarImpi):
+        car_impi = require_model(car_impi)                    # read the file once, refuse an example file
+    if inflamix_model is not None and not isinstance(inflamix_model, InflaMixModel):
+        inflamix_model = load_inflamix_model(inflamix_model)  # parse the RData once
     labs = baseline_labs(tables.get("labs"), window)
     inflamix_labs = baseline_labs(tables.get("labs"), INFLAMIX_WINDOW) if inflamix_model is not None else {}
     rows = []

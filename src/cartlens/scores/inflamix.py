@@ -258,6 +258,9 @@ def load_inflamix_model(path: str | Path) -> InflaMixModel:
     rows = [str(r).removeprefix("d0_") for r in np.asarray(mu.coords[mu.dims[0]].values)]
     if sorted(rows) != sorted(FEATURES):
         raise ValueError(f"{path.name}: dev_mu rows {rows} are not the 14 InflaMix labs")
+    sig_rows = sig.coords[sig.dims[0]].values if sig.dims[0] in sig.coords else None
+    if sig_rows is not None and [str(r).removeprefix("d0_") for r in np.asarray(sig_rows)] != rows:
+        raise ValueError(f"{path.name}: dev_sig rows are not in the order of dev_mu rows")
     order = [rows.index(f) for f in FEATURES]
     mu_arr = np.asarray(mu.values, float)[order, :].T
     sig_arr = np.asarray(sig.values, float)[np.ix_(order, order, [0, 1])].transpose(2, 0, 1)

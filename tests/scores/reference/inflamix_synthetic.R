@@ -81,7 +81,9 @@ cases <- list(
   list(id = "S-9", labs = list(hb = c(9, 16.2), plt = c(60, 400), wbc = c(2, 11))),
   list(id = "S-10", labs = list(ldh = c(60000, 250), ast = c(2000, 37), wbc = c(150, 11), tbr = c(30, 1.2))),
   list(id = "S-11", labs = list(il6 = c(30, 5), il10 = c(25, 18), tnfa = c(15, 22), ddimer = c(2.5, 0.5),
-                                 ferritin = c(900, 415)))
+                                 ferritin = c(900, 415))),
+  # patient P1 of tests/scores/data/cohort (day -1 labs)
+  list(id = "S-12", labs = list(albumin = c(3.4, 5), alk = c(120, 130), ast = c(30, 37)))
 )
 for (shift in c(0.3, 0.6, 1, 1.5, 2.5, 4, 8)) {   # a CRP sweep through the decision region for S-12..S-17
   cases[[length(cases) + 1]] <- list(id = sprintf("S-CRP-%.1f", shift),
