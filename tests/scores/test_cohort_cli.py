@@ -157,3 +157,14 @@ def test_score_patients_with_models(tmp_path):
 
     with pytest.raises(CoefficientsNotConfigured, match="example"):
         score_patients(_tables(), car_impi=example)
+
+
+@pytest.mark.parametrize("name", sorted(set(SCORES) - {"car-impi", "inflamix"}))
+def test_every_score_without_inputs_is_not_computable_and_json_safe(name):
+    from cartlens.scores import compute
+
+    body = compute(name, {}).to_dict()
+    assert CONTRACT_KEYS <= set(body)
+    assert (body["computable"], body["value"], body["group"]) == (False, None, None)
+    assert body["messages"][0].startswith("not computable: missing")
+    json.dumps(body, allow_nan=False)
