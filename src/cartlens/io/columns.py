@@ -38,7 +38,12 @@ def to_strings(frame: pd.DataFrame) -> pd.DataFrame:
     out = {}
     for name in frame.columns:
         series = frame[name]
-        if pd.api.types.is_float_dtype(series.dtype) or pd.api.types.is_integer_dtype(series.dtype):
+        if isinstance(series.dtype, np.dtype) and series.dtype.kind == "f":   # numpy float: shortest round-trip repr, vectorised
+            values = series.to_numpy()
+            text = pd.Series(np.where(np.isnan(values), "", values.astype(str)), index=frame.index)
+        elif isinstance(series.dtype, np.dtype) and series.dtype.kind in "iu":   # numpy int: never missing
+            text = pd.Series(series.to_numpy().astype(str), index=frame.index)
+        elif pd.api.types.is_float_dtype(series.dtype) or pd.api.types.is_integer_dtype(series.dtype):
             text = series.astype(object).map(_cell_text)
         else:
             text = series.map(_cell_text)

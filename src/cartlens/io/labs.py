@@ -37,8 +37,9 @@ def _split_values(raw: RawTable, text: pd.Series, issues: Issues) -> tuple[pd.Se
 def _merge_text(raw: RawTable, column: str, given: pd.Series | None, inline: list, issues: Issues) -> list:
     """Combine a column (e.g. ``unit``) with the same information written inside ``value``; they must agree."""
     out = []
+    cells = [""] * len(inline) if given is None else given.tolist()
     for pos, embedded in enumerate(inline):
-        explicit = None if given is None or given.iloc[pos] == "" else given.iloc[pos]
+        explicit = cells[pos] or None
         if explicit is not None and embedded is not None and explicit != embedded:
             issues.error(raw.file, raw.rows[pos], column, f"{explicit!r} disagrees with {embedded!r} in value")
         out.append(explicit if explicit is not None else embedded)
@@ -63,22 +64,28 @@ def convert_labs(raw: RawTable, parsed: pd.DataFrame, issues: Issues, *, accept_
         if mark is not None and mark not in censor_spec.values:
             issues.error(raw.file, raw.rows[pos], "censored", f"{mark!r} is not one of {list(censor_spec.values)}")
             marks[pos] = None
-    analytes = out["analyte"] if "analyte" in out else pd.Series([None] * len(out), index=out.index)
-    uln = out["uln"] if "uln" in out else pd.Series(np.nan, index=out.index)
-    warnings = list(out["warning"]) if "warning" in out else [None] * len(out)
+    analytes = out["analyte"].tolist() if "analyte" in out else [None] * len(out)
+    uln = out["uln"].to_numpy(dtype=float) if "uln" in out else np.full(len(out), np.nan)
+    warnings = [w or None for w in out["warning"].tolist()] if "warning" in out else [None] * len(out)
+    numbers = values.to_numpy(dtype=float)
     new_value = np.full(len(out), np.nan)
     new_uln = np.full(len(out), np.nan)
     new_unit: list = [None] * len(out)
+    factors: dict[tuple[str, str], float | UnitError] = {}
     for pos in range(len(out)):
-        analyte, unit, value = analytes.iloc[pos], units[pos], values.iloc[pos]
+        analyte, unit, value = analytes[pos], units[pos], numbers[pos]
         if unit is None and "unit" in out and not np.isnan(value):
             issues.error(raw.file, raw.rows[pos], "unit", "required value is missing")
         if analyte is None or unit is None or np.isnan(value):
             continue
-        try:
-            mult = factor(analyte, unit)
-        except UnitError as exc:
-            issues.error(raw.file, raw.rows[pos], "unit", str(exc))
+        if (analyte, unit) not in factors:
+            try:
+                factors[analyte, unit] = factor(analyte, unit)
+            except UnitError as exc:
+                factors[analyte, unit] = exc
+        mult = factors[analyte, unit]
+        if isinstance(mult, UnitError):
+            issues.error(raw.file, raw.rows[pos], "unit", str(mult))
             continue
         canonical = value * mult
         low, high = PLAUSIBLE[analyte]
@@ -93,7 +100,7 @@ def convert_labs(raw: RawTable, parsed: pd.DataFrame, issues: Issues, *, accept_
                     issues.error(raw.file, raw.rows[pos], "value", f"{exc}; use --accept-suspicious to keep it")
                     continue
         new_value[pos], new_unit[pos] = canonical, canonical_unit(analyte)
-        new_uln[pos] = uln.iloc[pos] * mult
+        new_uln[pos] = uln[pos] * mult
     out["value"], out["unit"], out["uln"] = new_value, new_unit, new_uln
     out["censored"], out["warning"] = marks, warnings
     return out

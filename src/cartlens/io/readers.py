@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import re
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +38,42 @@ def _decode(name: str, data: bytes, issues: Issues) -> str | None:
         return None
 
 
+def _csv_records(name: str, text: str, issues: Issues) -> tuple[pd.DataFrame, np.ndarray] | None:
+    """Parse CSV text with the standard library (strict quoting); every record must have as many fields as
+    the header.  Returns the frame of stripped strings and the line number where each record starts."""
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    records: list[list[str]] = []
+    starts: list[int] = []
+    previous_end = 0
+    bad = False
+    try:
+        header = [h.strip() for h in next(reader)]
+        previous_end = reader.line_num
+        for record in reader:
+            start = previous_end + 1
+            previous_end = reader.line_num
+            if not record or not any(cell.strip() for cell in record):
+                continue                              # blank line
+            if len(record) != len(header):
+                issues.error(name, start, "-", f"malformed CSV: expected {len(header)} fields as in the header, "
+                                               f"found {len(record)}")
+                bad = True
+                continue
+            records.append([cell.strip() for cell in record])
+            starts.append(start)
+    except csv.Error as exc:
+        issues.error(name, previous_end + 1, "-", f"malformed CSV: {exc}")
+        return None
+    except StopIteration:
+        issues.error(name, 0, "-", "file is empty (a header line with the column names is required)")
+        return None
+    if bad:
+        return None
+    frame = pd.DataFrame(records, columns=header, dtype=object) if records else pd.DataFrame(
+        {h: pd.Series([], dtype=object) for h in header})
+    return frame, np.asarray(starts, dtype=int)
+
+
 def _read_csv(name: str, data: bytes, issues: Issues) -> RawTable | None:
     text = _decode(name, data, issues)
     if text is None:
@@ -48,21 +83,10 @@ def _read_csv(name: str, data: bytes, issues: Issues) -> RawTable | None:
         sep = ";" if ";" in header else "tab"
         issues.error(name, 1, "-", f"columns are separated by {sep!r}; cartlens reads comma-separated files")
         return None
-    try:
-        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False,
-                            skip_blank_lines=False, quoting=csv.QUOTE_MINIMAL)
-    except (pd.errors.ParserError, csv.Error, ValueError) as exc:
-        line = re.search(r"line (\d+)", str(exc))
-        issues.error(name, int(line.group(1)) if line else 0, "-", f"malformed CSV: {str(exc).strip()}")
+    parsed = _csv_records(name, text, issues)
+    if parsed is None:
         return None
-    except pd.errors.EmptyDataError:
-        issues.error(name, 0, "-", "file is empty (a header line with the column names is required)")
-        return None
-    frame = frame.fillna("").astype(str).apply(lambda s: s.str.strip())
-    frame.columns = [str(c).strip() for c in frame.columns]
-    rows = np.arange(2, len(frame) + 2)
-    keep = (frame != "").any(axis=1).to_numpy() if len(frame.columns) else np.zeros(len(frame), bool)
-    frame, rows = frame[keep].reset_index(drop=True), rows[keep]
+    frame, rows = parsed
     return RawTable(name.rsplit(".", 1)[0], name, frame, rows)
 
 

@@ -61,8 +61,11 @@ def to_json(value: Any) -> str | None:
 
 def records(frame: pd.DataFrame, columns: list[str]) -> list[dict[str, Any]]:
     """Rows as dicts of plain Python values, for executemany."""
-    arrays = {c: frame[c].to_numpy(dtype=object) for c in columns}
-    return [{c: python_value(arrays[c][i]) for c in columns} for i in range(len(frame))]
+    cells = []
+    for c in columns:
+        series = frame[c].astype(object)
+        cells.append(series.where(frame[c].notna(), None).tolist())   # plain Python scalars, None = missing
+    return [dict(zip(columns, row)) for row in zip(*cells)]
 
 
 def _same(a: pd.Series, b: pd.Series) -> np.ndarray:
