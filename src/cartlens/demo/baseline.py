@@ -88,14 +88,35 @@ def allocate_centres(n_dev: int, n_val: int) -> list[tuple[Centre, int]]:
 
 
 def _choice(rng: np.random.Generator, labels: list, probs: tuple[float, ...] | list[float], n: int) -> np.ndarray:
+    """Stratified draw: category counts are ``n * p`` rounded by largest remainder, in random order, so the
+    cohort's proportions equal the published ones up to rounding (less noise than i.i.d. sampling)."""
     p = np.asarray(probs, dtype=float)
-    return np.asarray(labels, dtype=object)[rng.choice(len(labels), size=n, p=p / p.sum())]
+    raw = n * p / p.sum()
+    counts = np.floor(raw).astype(int)
+    for i in np.argsort(-(raw - counts), kind="stable")[: n - counts.sum()]:
+        counts[i] += 1
+    return rng.permutation(np.repeat(np.asarray(labels, dtype=object), counts))
+
+
+def _flag(rng: np.random.Generator, p: float, n: int) -> np.ndarray:
+    """Stratified Bernoulli(p): exactly round(n p) True values in random order."""
+    return _choice(rng, [True, False], [p, 1.0 - p], n).astype(bool)
+
+
+def _normal_scores(rng: np.random.Generator, z: np.ndarray) -> np.ndarray:
+    """Replace each column by van der Waerden scores Phi^-1((rank - 0.5) / n): the ranks (hence the copula's
+    rank correlations) are kept and the empirical quantiles of every marginal match the targets closely."""
+    from scipy.stats import norm
+    n = z.shape[0]
+    ranks = np.argsort(np.argsort(z, axis=0, kind="stable"), axis=0, kind="stable")
+    return norm.ppf((ranks + 0.5) / n)
 
 
 def _cohort_block(rng: np.random.Generator, cohort: str, n: int) -> pd.DataFrame:
     """Characteristics and canonical-unit labs of ``n`` patients of one cohort."""
     t = COHORT_TARGETS[cohort]
     z = rng.multivariate_normal(np.zeros(len(COPULA_VARIABLES)), LAB_CORRELATION, size=n, method="cholesky")
+    z = _normal_scores(rng, z)
     zs = dict(zip(COPULA_VARIABLES, z.T))
     df = pd.DataFrame({f"z_{k}": v for k, v in zs.items()})
     df["cohort"] = cohort
@@ -106,23 +127,23 @@ def _cohort_block(rng: np.random.Generator, cohort: str, n: int) -> pd.DataFrame
         df[col] = np.clip(two_piece_quantile(zs[key], t[col], scale), lo, hi)   # type: ignore[arg-type]
     df["albumin"] = np.clip(two_piece_quantile(zs["albumin"], _ALBUMIN, "identity"), *_SCALE["albumin"][1:])
     df["mtv_ml"] = np.where(df["mtv_ml"] < 0.05, 0.0, df["mtv_ml"])        # below segmentation resolution
-    age = two_piece_quantile(rng.standard_normal(n), t["age"], "identity")  # type: ignore[arg-type]
+    age = two_piece_quantile(_normal_scores(rng, rng.standard_normal((n, 1)))[:, 0], t["age"], "identity")  # type: ignore[arg-type]
     df["age"] = np.clip(np.round(age), *_SCALE["age"][1:])
     cum = np.cumsum(_STAGE_PROBS[cohort])[:-1]
     from scipy.stats import norm
     df["stage"] = 1 + np.searchsorted(norm.ppf(cum), zs["stage"])
-    df["sex"] = np.where(rng.random(n) < t["female"], "F", "M")
-    df["ecog"] = rng.choice(4, size=n, p=_ECOG_PROBS)
+    df["sex"] = np.where(_flag(rng, t["female"], n), "F", "M")                    # type: ignore[arg-type]
+    df["ecog"] = _choice(rng, [0, 1, 2, 3], _ECOG_PROBS, n).astype(int)
     prod = t["product"]
     df["product"] = _choice(rng, list(prod), list(prod.values()), n)          # type: ignore[union-attr]
     lines = t["prior_lines"]
     df["prior_lines"] = _choice(rng, list(lines), list(lines.values()), n).astype(int)   # type: ignore[union-attr]
-    df["prior_auto_hct"] = rng.random(n) < t["prior_auto_hct"]
-    df["primary_refractory"] = rng.random(n) < t["primary_refractory"]
-    bridged = rng.random(n) < t["bridging"]
+    df["prior_auto_hct"] = _flag(rng, t["prior_auto_hct"], n)                   # type: ignore[arg-type]
+    df["primary_refractory"] = _flag(rng, t["primary_refractory"], n)           # type: ignore[arg-type]
+    bridged = _flag(rng, t["bridging"], n)                                       # type: ignore[arg-type]
     kinds = _choice(rng, [k for k, _ in _BRIDGING_KIND], [p for _, p in _BRIDGING_KIND], n)
     df["bridging"] = np.where(bridged, kinds, "none")
-    transformed = rng.random(n) < t["transformed"]
+    transformed = _flag(rng, t["transformed"], n)                                # type: ignore[arg-type]
     other = _choice(rng, ["DLBCL", "HGBL", "PMBCL", "THRLBCL"], [0.84, 0.11, 0.03, 0.02], n)
     df["histology"] = np.where(transformed, "tFL", other)
     return df

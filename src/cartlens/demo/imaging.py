@@ -161,7 +161,7 @@ def _trajectory(rng, arche, les, liver, pick, ntl):
     nadir = np.minimum(les["ldi_cm"], nl1)
     new, failed = None, np.zeros(n, dtype=bool)
     if arche == "pseudo":
-        failed = (les["role"] == "target")
+        failed = np.ones(n, dtype=bool)            # every lesion grows at FU1 (IR1-type flare)
     if arche == "progression":
         target = (les["role"] == "target")
         grow = target | (ntl & (les["role"] == "nontarget"))

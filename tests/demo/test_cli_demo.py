@@ -1,0 +1,61 @@
+"""End to end: ``cartlens demo --out DIR`` builds the database, report, tables and run.json; re-running into the
+same directory neither fails nor duplicates anything (the store import is idempotent).
+
+Acceptance (issue 2): the database holds 504 patients in 6 centres with scans, lesions, labs and toxicity.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import pytest
+from typer.testing import CliRunner
+
+from cartlens.cli import app
+
+pytest.importorskip("cartlens.store")
+
+
+def _counts(db) -> dict[str, int]:
+    con = sqlite3.connect(db)
+    try:
+        out = {t: con.execute(f"select count(*) from {t}").fetchone()[0]        # noqa: S608 (fixed names)
+               for t in ("patients", "scans", "lesions", "labs", "toxicity", "biomarkers")}
+        out["centres"] = con.execute("select count(distinct centre) from patients").fetchone()[0]
+        return out
+    finally:
+        con.close()
+
+
+def test_demo_end_to_end_and_rerun(tmp_path):
+    out = tmp_path / "demo"
+    runner = CliRunner()
+    first = runner.invoke(app, ["demo", "--out", str(out)])
+    assert first.exit_code == 0, first.output
+    assert "504 patients in 6 centres" in first.stdout
+    counts = _counts(out / "cartlens.db")
+    assert counts["patients"] == 504 and counts["centres"] == 6
+    assert min(counts["scans"], counts["lesions"], counts["labs"], counts["toxicity"]) > 0
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "Table 1. Patient characteristics by cohort" in html and "synthetic demonstration data" in html
+    assert (out / "tables" / "table1.csv").is_file() and (out / "data" / "patients.csv").is_file()
+    run = json.loads((out / "run.json").read_text())
+    assert run["seed"] == 20240501 and run["truth"]["survival"]["knot_ml"] == 44.3
+    assert run["import"]["changed"] is True and len(run["data_hash"]) == 64
+    assert set(run["timings_s"]) >= {"generate", "validate", "store", "report", "total"}
+
+    again = runner.invoke(app, ["demo", "--out", str(out), "--format", "json"])
+    assert again.exit_code == 0, again.output
+    assert _counts(out / "cartlens.db") == counts
+    run2 = json.loads((out / "run.json").read_text())
+    assert run2["import"]["changed"] is False and run2["data_hash"] == run["data_hash"]
+    assert json.loads(again.stdout.strip().splitlines()[-1])["counts"]["patients"] == 504
+
+
+def test_out_must_be_a_directory(tmp_path):
+    f = tmp_path / "file"
+    f.write_text("x")
+    res = CliRunner().invoke(app, ["demo", "--out", str(f)])
+    assert res.exit_code == 2
+    assert "must be a directory" in res.stderr
