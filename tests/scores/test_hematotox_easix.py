@@ -30,7 +30,7 @@ def test_hematotox_score_cases(case, anc, hb, plt, crp, ferritin, points, score,
 
 def test_hematotox_3_thresholds_given_in_other_units():
     # HT-3 with every threshold in its other unit (scores.md §7): ANC 1200/uL, platelets 175000/uL,
-    # CRP 30 mg/L, Hb 90 g/L, ferritin 650 ug/L.  Float conversion (1200 * 1e-3 = 1.2000000000000002) must not
+    # CRP 30 mg/L, Hb 90 g/L, ferritin 650 ug/L.  Float conversion noise (e.g. 7 * 0.1 = 0.7000000000000001) must not
     # move a value off its threshold.
     res = compute("car-hematotox", dict(anc="1200 /uL", hb="90 g/L", plt="175000/uL", crp="30 mg/L",
                                         ferritin="650 ug/L"))
@@ -100,3 +100,14 @@ def test_easix_log2_is_none_for_zero_value():
     res = compute("m-easix", dict(ldh=250, crp=0, plt=100))
     assert res.value == 0.0 and res.to_dict()["log2"] is None
     assert not math.isnan(res.value)
+
+
+def test_hematotox_points_tolerates_conversion_noise():
+    from decimal import Decimal
+
+    from cartlens.scores.hematotox import hematotox_points
+
+    # 12 * 0.1 = 1.2000000000000002 in binary floating point; the item must still score (ANC <= 1.2)
+    noisy = Decimal(str(12 * 0.1))
+    assert noisy > Decimal("1.2")
+    assert hematotox_points(Decimal(200), noisy, Decimal(11), Decimal("0.5"), Decimal(300))["anc"] == 1

@@ -146,3 +146,9 @@ def test_cutoffs_from_development_match_r_quantile_type7():
     # h = (n-1)p; 1/3 -> h = 5/3: 0.9 + 2/3*0.2; 1/2 -> h = 2.5: (1.1+1.3)/2; 2/3 -> h = 10/3: 1.3 + 1/3*0.7)
     cut = cutoffs_from_development([2.4, 0.5, 1.3, 0.9, 2.0, 1.1])
     assert (cut.lower_tercile, cut.median, cut.upper_tercile) == pytest.approx((0.9 + 0.4 / 3, 1.2, 1.3 + 0.7 / 3))
+
+
+def test_options_may_be_passed_among_the_inputs():
+    # as on the command line: --coefficients FILE sits beside the inputs
+    res = compute("car-impi", dict(mtv=50, age=60, stage=3, coefficients=EXAMPLE, allow_example=True))
+    assert res.computable and res.to_dict()["provenance"]["status"] == "example"

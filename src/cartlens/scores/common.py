@@ -10,7 +10,7 @@ against the score's :class:`InputSpec` tuple. Reading does three things and noth
   :mod:`cartlens.units` (the one conversion table of the project); a bare number is read in the
   canonical unit (spec ``cli.md``, Scores);
 * numbers become :class:`decimal.Decimal` rounded to 12 significant digits, so that a value converted
-  from another unit lands exactly on a threshold (1200/µL -> 1.2 x 10^9/L, not 1.2000000000000002) and
+  from another unit lands exactly on a threshold (7 g/L x 0.1 -> 0.7 g/dL, not 0.7000000000000001) and
   threshold comparisons are exact (spec ``architecture.md``: no bare float comparisons at thresholds).
 
 Invalid input (a unit that does not fit the analyte, a value out of the plausible range, an unknown

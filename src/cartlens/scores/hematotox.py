@@ -25,7 +25,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from cartlens.scores.common import InputSpec, ScoreResult, not_computable
+from cartlens.scores.common import InputSpec, ScoreResult, exact, not_computable
 
 SOURCE = ("Rejeski K et al., Blood 2021;138(24):2499-2513 (CAR-HEMATOTOX); equality conventions from the "
           "developer group's code (Linus-byte/Dynamic-Hematotox@3b8f6b77); scores.md §7")
@@ -47,7 +47,12 @@ T_FERRITIN_LOW, T_FERRITIN_HIGH = Decimal(650), Decimal(2000)
 
 
 def hematotox_points(plt: Decimal, anc: Decimal, hb: Decimal, crp: Decimal, ferritin: Decimal) -> dict[str, int]:
-    """Per-item points in canonical units (see the module table; scores.md §7)."""
+    """Per-item points in canonical units (see the module table; scores.md §7).
+
+    Values are rounded to 12 significant digits first (:func:`~cartlens.scores.common.exact`), so a value carrying
+    float noise from a unit conversion (7 g/L x 0.1 = 0.7000000000000001 g/dL) still lands on its threshold.
+    """
+    plt, anc, hb, crp, ferritin = (exact(v) for v in (plt, anc, hb, crp, ferritin))
     return {
         "plt": 0 if plt > T_PLT_HIGH else 1 if plt >= T_PLT_LOW else 2,
         "anc": int(anc <= T_ANC),

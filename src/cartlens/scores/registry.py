@@ -51,6 +51,11 @@ _SPECS = (
 #: name -> :class:`ScoreSpec` (read-only). Use ``SCORES[name].to_dict()`` to build a form.
 SCORES: Mapping[str, ScoreSpec] = MappingProxyType({spec.name: spec for spec in _SPECS})
 
+#: Options (keyword arguments of :func:`compute`) per score; also accepted among the inputs.
+OPTIONS = {"car-impi": frozenset({"coefficients", "allow_example", "upper_tercile"}),
+           "inflamix": frozenset({"model"}), "car-hematotox": frozenset({"high_cutoff"}),
+           "nccn-ipi": frozenset({"pleura_as_lung"}), "deauville": frozenset({"multiplier"})}
+
 ALIASES = {"hematotox": "car-hematotox", "ht": "car-hematotox", "r-ipi": "ripi", "aa-ipi": "aaipi",
            "saaipi": "aaipi", "measix": "m-easix", "astct-crs": "crs", "astct-icans": "icans",
            "easix-simplified": "simplified-easix", "carimpi": "car-impi"}
@@ -93,5 +98,10 @@ def compute(name: str, inputs: Mapping[str, Any], **config: Any) -> ScoreResult:
         CAR-IMPI without a configured model.
     """
     spec = SCORES[canonical_name(name)]
+    options = OPTIONS.get(spec.name, frozenset())
+    moved = {k.replace("-", "_"): v for k, v in inputs.items() if k.replace("-", "_") in options}
+    if moved:          # an option passed among the inputs (as on the command line) is treated as an option
+        inputs = {k: v for k, v in inputs.items() if k.replace("-", "_") not in options}
+        config = {**moved, **config}
     values, missing, messages = read_inputs(spec.inputs, inputs, score=spec.name, aliases=spec.aliases)
     return spec.function(values, missing, messages, **config)
