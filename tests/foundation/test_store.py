@@ -36,6 +36,8 @@ def _assert_same(a: dict[str, pd.DataFrame], b: dict[str, pd.DataFrame]) -> None
 def test_migrated_schema_equals_models(store: Store) -> None:
     with store.engine.connect() as conn:
         diffs = compare_metadata(MigrationContext.configure(conn), metadata)
+    # tables of other areas (e.g. web users, added by their own revisions) are not in this metadata
+    diffs = [d for d in diffs if not (isinstance(d, tuple) and d[0] == "remove_table")]
     assert diffs == []           # a model change without a migration fails here
     assert store.revision() == "0001"
     store.migrate()              # idempotent

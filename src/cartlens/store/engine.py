@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import json
+import threading
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,6 +44,27 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+_ENGINES: dict[str, Engine] = {}
+_ENGINES_LOCK = threading.Lock()
+
+
+def _engine(url: str) -> Engine:
+    """One engine (connection pool) per URL per process, so ``Store(url)`` is cheap to create per request."""
+    with _ENGINES_LOCK:
+        engine = _ENGINES.get(url)
+        if engine is None:
+            engine = create_engine(url)
+            if engine.dialect.name == "sqlite":
+                event.listen(engine, "connect", _sqlite_pragmas)
+            _ENGINES[url] = engine
+        return engine
+
+
+@functools.cache
+def _head_revision() -> str | None:
+    return ScriptDirectory.from_config(_alembic_config()).get_current_head()
+
+
 def _alembic_config(connection: Connection | None = None) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
@@ -62,9 +85,7 @@ class Store:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self.engine: Engine = create_engine(url)
-        if self.engine.dialect.name == "sqlite":
-            event.listen(self.engine, "connect", _sqlite_pragmas)
+        self.engine: Engine = _engine(url)
 
     # ----------------------------------------------------------------------------------------------- schema
     def migrate(self) -> None:
@@ -78,14 +99,14 @@ class Store:
             return MigrationContext.configure(conn).get_current_revision()
 
     def _require_head(self, conn: Connection) -> None:
-        head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
+        head = _head_revision()
         current = MigrationContext.configure(conn).get_current_revision()
         if current != head:
             raise StoreError(f"database schema is at revision {current!r}, cartlens needs {head!r}; "
                              "run Store.migrate() (the CLI does this on import)")
 
     def dispose(self) -> None:
-        """Close pooled connections."""
+        """Close pooled connections (the engine is shared by every ``Store`` of this URL and reopens on use)."""
         self.engine.dispose()
 
     # ----------------------------------------------------------------------------------------------- import
