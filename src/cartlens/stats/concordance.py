@@ -84,67 +84,69 @@ def _prefix_rank_sums(vals: NDArray[np.int64], w: NDArray[np.float64], length: N
 
 def _pair_counts(time: NDArray[np.float64], event: NDArray[np.bool_], risk: NDArray[np.float64],
                  w: NDArray[np.float64], strata: NDArray[np.int64]) -> tuple[NDArray[np.float64], ...]:
-    """Per-subject weighted counts of concordant, discordant and score-tied comparable pairs involving it."""
+    """Per-subject weighted counts of concordant, discordant and score-tied comparable pairs involving it.
+
+    Ranks are offset by stratum (``stratum * K + rank``) so that a prefix query over rows sorted by stratum
+    counts every row of the earlier strata as "below"; subtracting the prefix weight before the row's own
+    stratum leaves the within-stratum count. One prefix query per direction.
+    """
     n = time.size
     rank = np.unique(risk, return_inverse=True)[1].astype(np.int64)
     n_ranks = int(rank.max()) + 1
+    srank = strata * n_ranks + rank
+    total_ranks = int(strata.max() + 1) * n_ranks
     trank = np.unique(time, return_inverse=True)[1].astype(np.int64)
     key = 2 * trank + (~event).astype(np.int64)           # event at t: 2t, censored at t: 2t + 1
+    big = 2 * n + 4
+    ev = np.flatnonzero(event)
     # (1) each event i as the earlier member: j in the same stratum with key_j > 2 trank_i.
     order = np.lexsort((-key, strata))
-    s_sorted, k_sorted = strata[order], key[order]
-    start = np.searchsorted(s_sorted, strata, side="left")
-    # within stratum the keys are descending: count of key > 2t = first position where key <= 2t
-    neg = -k_sorted.astype(np.float64) + s_sorted * (4.0 * n + 8)   # ascending within the whole array
-    ev = np.flatnonzero(event)
-    ln = np.searchsorted(neg, -2.0 * trank[ev] + strata[ev] * (4.0 * n + 8), side="left")
-    lo = start[ev]
-    vals, ws = rank[order], w[order]
-    qi = rank[ev]
-    lt_hi, le_hi = _prefix_rank_sums(vals, ws, ln, qi, n_ranks)
-    lt_lo, le_lo = _prefix_rank_sums(vals, ws, lo, qi, n_ranks)
-    cw = np.concatenate(([0.0], np.cumsum(ws)))
-    tot = cw[ln] - cw[lo]
-    less, leq = lt_hi - lt_lo, le_hi - le_lo
-    conc = np.zeros(n)
-    disc = np.zeros(n)
-    tie = np.zeros(n)
+    skey = strata[order] * big - key[order]                  # ascending
+    lo = np.searchsorted(skey, strata[ev] * big - big + 1, side="left")          # start of i's stratum
+    hi = np.searchsorted(skey, strata[ev] * big - 2 * trank[ev], side="left")    # first key <= 2 trank_i
+    less, leq, tot = _within(srank[order], w[order], lo, hi, srank[ev], total_ranks)
+    conc, disc, tie = np.zeros(n), np.zeros(n), np.zeros(n)
     conc[ev], tie[ev], disc[ev] = less, leq - less, tot - leq
     # (2) every subject j as the later member: events i in the same stratum with trank_i < trank_j + censored_j.
     eorder = ev[np.lexsort((trank[ev], strata[ev]))]
-    es, et = strata[eorder], trank[eorder]
-    big = float(n + 2)
-    ekey = es * big + et
-    estart = np.searchsorted(es, strata, side="left")
-    eln = np.searchsorted(ekey, strata * big + trank + (~event), side="left")
-    evals, ews = rank[eorder], w[eorder]
-    lt_hi, le_hi = _prefix_rank_sums(evals, ews, eln, rank, n_ranks)
-    lt_lo, le_lo = _prefix_rank_sums(evals, ews, estart, rank, n_ranks)
-    ecw = np.concatenate(([0.0], np.cumsum(ews)))
-    etot = ecw[eln] - ecw[estart]
-    less, leq = lt_hi - lt_lo, le_hi - le_lo
-    conc += etot - leq         # the earlier event has the higher risk
+    ekey = strata[eorder] * big + trank[eorder]
+    lo = np.searchsorted(ekey, strata * big, side="left")
+    hi = np.searchsorted(ekey, strata * big + trank + (~event), side="left")
+    less, leq, tot = _within(srank[eorder], w[eorder], lo, hi, srank, total_ranks)
+    conc += tot - leq          # the earlier event has the higher risk
     disc += less
     tie += leq - less
     return conc, disc, tie
+
+
+def _within(vals: NDArray[np.int64], w: NDArray[np.float64], lo: NDArray[np.int64], hi: NDArray[np.int64],
+            q: NDArray[np.int64], n_ranks: int) -> tuple[NDArray[np.float64], ...]:
+    """Weight in rows [lo, hi) with value < q, <= q, and in total (rows of one stratum, values offset by it)."""
+    less, leq = _prefix_rank_sums(vals, w, hi, q, n_ranks)
+    cw = np.concatenate(([0.0], np.cumsum(w)))
+    before = cw[lo]                                     # all rows of earlier strata sit below q
+    return less - before, leq - before, cw[hi] - before
 
 
 def _tied_time_pairs(time: NDArray[np.float64], event: NDArray[np.bool_], risk: NDArray[np.float64],
                      w: NDArray[np.float64], strata: NDArray[np.int64]) -> tuple[float, float]:
     """Weighted numbers of event pairs tied on time only (tied.y) and on time and score (tied.xy)."""
     ev = np.flatnonzero(event)
-
-    def pairs(*keys: NDArray[Any]) -> float:
-        _, inv = np.unique(np.stack(keys, axis=1), axis=0, return_inverse=True)
-        inv = inv.ravel()
-        s1 = np.bincount(inv, weights=w[ev])
-        s2 = np.bincount(inv, weights=w[ev] ** 2)
-        return float(np.sum((s1 ** 2 - s2) / 2.0))
-
     if ev.size == 0:
         return 0.0, 0.0
-    both = pairs(strata[ev].astype(float), time[ev], risk[ev])
-    return pairs(strata[ev].astype(float), time[ev]) - both, both
+    s, t, r, we = strata[ev], time[ev], risk[ev], w[ev]
+    order = np.lexsort((r, t, s))
+    s, t, r, we = s[order], t[order], r[order], we[order]
+
+    def pairs(new_group: NDArray[np.bool_]) -> float:
+        starts = np.flatnonzero(np.concatenate(([True], new_group)))
+        s1 = np.add.reduceat(we, starts)
+        s2 = np.add.reduceat(we ** 2, starts)
+        return float(np.sum((s1 ** 2 - s2) / 2.0))
+
+    new_time = (s[1:] != s[:-1]) | (t[1:] != t[:-1])
+    both = pairs(new_time | (r[1:] != r[:-1]))
+    return pairs(new_time) - both, both
 
 
 def concordance_counts(time: ArrayLike, event: ArrayLike, risk: ArrayLike, *, strata: ArrayLike | None = None,
