@@ -33,6 +33,7 @@ def test_gee_matches_geepack_and_hand_mancl_derouen(fit: str) -> None:
     assert [br.coef[n] for n in names] == pytest.approx(ref["coef"], abs=1e-5), WHY
     assert [rob.se[n] for n in names] == pytest.approx(ref["san_se"], rel=1e-4), WHY
     assert [br.se[n] for n in names] == pytest.approx(ref["md_se"], rel=1e-4), WHY
+    assert [br.cov[n][n] for n in names] == pytest.approx(np.square(ref["md_se"]), rel=2e-4), WHY
     assert br.n_groups == 60 and br.n_obs == len(DATA) and br.n_events == int(DATA["y"].sum())
 
 

@@ -77,3 +77,26 @@ def test_tables_of_section_2_6(run) -> None:
     gee = t["model"][t["model"]["Model"] == "GEE multivariable"]
     # conditional ORs equal marginal ones here (no patient effect planted); both near the planted values
     assert np.allclose(glmm["or"].to_numpy(), gee["or"].to_numpy(), rtol=0.1)
+
+
+def test_patient_level_km_medians_follow_r_midpoint_rule() -> None:
+    """Two groups of two patients, all progressing: 'yes' at days 10 and 30, 'no' at 100 and 200.
+    KM: S = 0.5 exactly after the first event, so R's median is the midpoint to the next event time:
+    (10 + 30) / 2 = 20 and (100 + 200) / 2 = 150 days."""
+    import pandas as pd
+
+    from failure_builders import les, scan, tables
+
+    s, rows, pts = [], [], []
+    for pid, ldi, pfs in (("Y1", 6.0, 10), ("Y2", 6.0, 30), ("N1", 2.0, 100), ("N2", 2.0, 200)):
+        s += [scan(pid, "BL", -5), scan(pid, "FU1", 30)]
+        rows += [les(pid, "BL", "A", "lung", ldi=ldi, sdi=1.0, ds="5", suv=5),
+                 les(pid, "FU1", "A", "lung", state="too_small", ds="2")]
+        pts.append({"patient_id": pid, "centre": "C1", "pfs_days": pfs, "pfs_event": 1, "os_days": 400, "os_event": 0})
+    res = analyse(tables(s, rows, pts))
+    km = res.models["patient_survival"]["pfs_km_any_bulky_5cm"]
+    assert km["yes"]["median_days"] == 20.0 and km["no"]["median_days"] == 150.0
+    assert km["yes"]["n"] == 2 and km["no"]["events"] == 2
+    section = res.report_section()
+    assert section["title"] == "Patterns of failure" and "Figura" in section["method"]
+    assert {"pattern", "lesions", "model", "listing", "survival"} <= set(section["tables"])

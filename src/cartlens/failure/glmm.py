@@ -30,8 +30,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy import optimize
-from scipy import stats as sps
 from scipy.special import expit, log_expit
+
+from cartlens.stats.gee import or_row
 
 __all__ = ["GLMMResult", "logistic_glmm"]
 
@@ -53,14 +54,7 @@ class GLMMResult:
     messages: tuple[str, ...] = field(default_factory=tuple)
 
     def _row(self, name: str) -> dict[str, float | None]:
-        b, s = self.coef[name], self.se[name]
-        if not (np.isfinite(b) and np.isfinite(s)) or s <= 0:
-            return {"coef": None, "se": None, "or": None, "or_lower": None, "or_upper": None, "p": None}
-        zq = sps.norm.ppf(0.5 + self.conf_level / 2)
-        if abs(b) + zq * s > 700:                 # exp overflows: report as not estimable
-            return {"coef": b, "se": s, "or": None, "or_lower": None, "or_upper": None, "p": float(2 * sps.norm.sf(abs(b / s)))}
-        return {"coef": b, "se": s, "or": float(np.exp(b)), "or_lower": float(np.exp(b - zq * s)),
-                "or_upper": float(np.exp(b + zq * s)), "p": float(2 * sps.norm.sf(abs(b / s)))}
+        return or_row(self.coef[name], self.se[name], self.conf_level)
 
     def to_dict(self) -> dict[str, Any]:
         return {"terms": {t: self._row(t) for t in self.terms}, "sd_intercept": self.sd_intercept,

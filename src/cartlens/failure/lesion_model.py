@@ -164,7 +164,25 @@ def _patient_level(df: pd.DataFrame, patients: pd.DataFrame, messages: list[str]
         for label, cols in (("any_high_risk", ["any_high_risk"]), ("n_high_risk", ["n_high_risk"]),
                             ("any_bulky_5cm", ["any_bulky"])):
             out[f"{end}_{label}"] = _cox(time, event, data[cols], messages, f"{end.upper()} by {label}")
+        for label, col in (("any_high_risk", "any_high_risk"), ("any_bulky_5cm", "any_bulky")):
+            out[f"{end}_km_{label}"] = _km_groups(time, event, data[col], messages, f"{end.upper()} KM by {label}")
     return out
+
+
+def _km_groups(time: pd.Series, event: pd.Series, group: pd.Series, messages: list[str], name: str) -> dict | None:
+    """Kaplan-Meier per group (R survfit defaults): n, events, median (days) with its 95 % CI."""
+    from cartlens.stats.km import kaplan_meier
+    out = {}
+    for level, label in ((1.0, "yes"), (0.0, "no")):
+        ok = (group == level) & time.notna() & event.notna()
+        if ok.sum() == 0:
+            continue
+        fit = _try(name, messages, kaplan_meier, time[ok].to_numpy(float), event[ok].to_numpy(float).astype(int))
+        if fit is not None:
+            med, lo, hi = fit.median()
+            out[label] = {"n": int(ok.sum()), "events": int(event[ok].sum()), "median_days": med,
+                          "median_lower": lo, "median_upper": hi}
+    return out or None
 
 
 def fit_lesion_models(lesions: pd.DataFrame, patients_in: pd.DataFrame) -> dict:

@@ -148,6 +148,11 @@ class FailureResult:
         from cartlens.failure.tables import build_tables
         return build_tables(self)
 
+    def report_section(self) -> dict[str, Any]:
+        """Data for the report's "Patterns of failure" section (see ``tables.report_section``)."""
+        from cartlens.failure.tables import report_section
+        return report_section(self)
+
     def summary(self) -> pd.DataFrame:
         """The pattern table (§2.6 table 1)."""
         return self.tables()["pattern"]

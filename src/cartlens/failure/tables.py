@@ -111,7 +111,54 @@ def listing(res: FailureResult) -> pd.DataFrame:
     return out.map(lambda v: jsonable(v) if not isinstance(v, str) else v)
 
 
+def survival_table(res: FailureResult) -> pd.DataFrame:
+    """Patient level: PFS/OS HR (95 % CI) by any high-risk lesion, their number, any lesion >= 5 cm; KM medians."""
+    ps = res.models.get("patient_survival") or {}
+    rows = []
+    for end in ("pfs", "os"):
+        for label, text in (("any_high_risk", "Any high-risk lesion"), ("n_high_risk", "Number of high-risk lesions"),
+                            ("any_bulky_5cm", "Any lesion >= 5 cm")):
+            fit = ps.get(f"{end}_{label}")
+            row = {"Endpoint": end.upper(), "Factor": text, "HR (95% CI)": "not estimable", "p": ""}
+            if fit is not None:
+                c = next(iter(fit.to_dict()["coef"].values()))
+                row.update({"HR (95% CI)": f"{c['hr']:.2f} ({c['hr_lower']:.2f}-{c['hr_upper']:.2f})",
+                            "p": "<.001" if c["p"] < 0.001 else f"{c['p']:.3f}", "n": fit.n, "events": fit.n_events})
+            km = ps.get(f"{end}_km_{label}") or {}
+            for grp in ("yes", "no"):
+                if grp in km:
+                    row[f"median days ({grp})"] = km[grp]["median_days"]
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def build_tables(res: FailureResult) -> dict[str, pd.DataFrame]:
-    """All four §2.6 tables plus the failure-lesion classification audit."""
+    """All four §2.6 tables, the patient-level survival table and the failure-lesion classification audit."""
     return {"pattern": pattern_table(res), "lesions": lesion_table(res), "model": model_table(res),
-            "listing": listing(res), "failure_lesions": res.failure_lesions.copy()}
+            "listing": listing(res), "survival": survival_table(res), "failure_lesions": res.failure_lesions.copy()}
+
+
+METHOD_TEXT = (
+    "Index lesions: every lesion on the last pre-infusion PET/CT. A lesion failed locally at the first scan in PD "
+    "under {criterion} where it progressed (metabolic, Lugano L-PD-LES against its nadir, or regrowth) or was "
+    "overlapped by a progressing mass. Failure lesions at the first PD scan were classified LOCAL (overlap with an "
+    "index lesion), ADJACENT (within {margin} mm; counted as de novo in the main analysis, as local in the "
+    "sensitivity analysis) or DE_NOVO (Figura et al., Int J Radiat Oncol Biol Phys 2021;111:1145-54). Lesion-level "
+    "odds ratios: logistic GEE with exchangeable working correlation and the Mancl-DeRouen bias-reduced sandwich "
+    "(clusters = patients); random-intercept logistic GLMM as sensitivity (conditional ORs).")
+
+
+def report_section(res: FailureResult) -> dict:
+    """Everything the study report's "Patterns of failure" section needs, as data (no rendering here).
+
+    Keys: ``title``, ``method`` (text with the citation), ``tables`` (the DataFrames of
+    :func:`build_tables` without the raw audit), ``forest`` (rows factor/model/or/or_lower/or_upper
+    for a forest plot with the reference line at 1), ``notes`` (EPV warning and fitting messages).
+    """
+    tabs = build_tables(res)
+    model = tabs["model"]
+    forest = model[["Factor", "Model", "or", "or_lower", "or_upper"]].dropna(subset=["or"]).to_dict("records")
+    notes = list(res.models.get("messages", []))
+    return {"title": "Patterns of failure", "criterion": res.criterion,
+            "method": METHOD_TEXT.format(criterion=res.criterion, margin=res.options.margin_mm),
+            "tables": {k: v for k, v in tabs.items() if k != "failure_lesions"}, "forest": forest, "notes": notes}

@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-__all__ = ["GEEResult", "logistic_gee"]
+__all__ = ["GEEResult", "logistic_gee", "or_row"]
 
 CovType = Literal["bias_reduced", "robust", "naive"]
 CovStruct = Literal["exchangeable", "independence"]
@@ -83,17 +83,7 @@ class GEEResult:
     cov: dict[str, dict[str, float]] = field(default_factory=dict)   # covariance under cov_type, by name
 
     def _row(self, name: str) -> dict[str, float | None]:
-        b, s = self.coef[name], self.se[name]
-        if not (np.isfinite(b) and np.isfinite(s)) or s <= 0:
-            return {"coef": _f(b), "se": _f(s), "or": _f(np.exp(b)) if np.isfinite(b) else None,
-                    "or_lower": None, "or_upper": None, "z": None, "p": None}
-        zq = sps.norm.ppf(0.5 + self.conf_level / 2)
-        if abs(b) + zq * s > 700:                 # exp overflows: report as not estimable
-            return {"coef": b, "se": s, "or": None, "or_lower": None, "or_upper": None,
-                    "z": b / s, "p": float(2 * sps.norm.sf(abs(b / s)))}
-        z = b / s
-        return {"coef": b, "se": s, "or": float(np.exp(b)), "or_lower": float(np.exp(b - zq * s)),
-                "or_upper": float(np.exp(b + zq * s)), "z": z, "p": float(2 * sps.norm.sf(abs(z)))}
+        return or_row(self.coef[name], self.se[name], self.conf_level)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form: one object per term with ``or``, ``or_lower``, ``or_upper``, ``p`` (and more)."""
@@ -108,6 +98,23 @@ class GEEResult:
         """OR table as in a paper: one row per term."""
         rows = [{"term": t, **self._row(t)} for t in self.terms]
         return pd.DataFrame(rows).set_index("term")
+
+
+def or_row(b: float, s: float, conf_level: float = 0.95) -> dict[str, float | None]:
+    """Log-OR ``b`` with standard error ``s`` -> coef, se, OR, Wald CI exp(b ± z s), z, two-sided normal p.
+
+    Undefined pieces are None (non-finite b or s; an OR or limit that overflows exp is reported as None).
+    """
+    if not (np.isfinite(b) and np.isfinite(s)) or s <= 0:
+        return {"coef": _f(b), "se": _f(s), "or": _f(np.exp(b)) if np.isfinite(b) and abs(b) < 700 else None,
+                "or_lower": None, "or_upper": None, "z": None, "p": None}
+    zq = sps.norm.ppf(0.5 + conf_level / 2)
+    z = b / s
+    p = float(2 * sps.norm.sf(abs(z)))
+    if abs(b) + zq * s > 700:                 # exp overflows: not estimable
+        return {"coef": b, "se": s, "or": None, "or_lower": None, "or_upper": None, "z": z, "p": p}
+    return {"coef": b, "se": s, "or": float(np.exp(b)), "or_lower": float(np.exp(b - zq * s)),
+            "or_upper": float(np.exp(b + zq * s)), "z": z, "p": p}
 
 
 def _f(x: float) -> float | None:
