@@ -122,13 +122,13 @@ def main() -> dict[str, Any]:
         print(f"pet_features_{method}: {n} lesions, features only {feats:.4f} s, "
               f"peak memory {peak / data.nbytes:.2f} x volume (target < 4)")
         labels = np.asarray(seg.labels)
-        naive = best_of(lambda: naive_per_label(data, labels, n, volume.voxel_volume_ml), 1)
+        naive = best_of(lambda lab=labels, k=n: naive_per_label(data, lab, k, volume.voxel_volume_ml), 1)
         rec["naive_per_label_s"] = naive
         print(line(f"pet_features_{method}", feats, "numpy_per_label_loop", naive))
         for peer, fn in (("simpleitk_label_stats_shape_feret",
-                          lambda: simpleitk_features(data, labels, volume.spacing_mm)),
+                          lambda lab=labels: simpleitk_features(data, lab, volume.spacing_mm)),
                          ("pyradiomics_firstorder_shape",
-                          lambda: pyradiomics_features(data, labels, volume.spacing_mm, n))):
+                          lambda lab=labels, k=n: pyradiomics_features(data, lab, volume.spacing_mm, k))):
             try:
                 t = best_of(fn, 1)
             except ImportError as err:

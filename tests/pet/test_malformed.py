@@ -79,3 +79,38 @@ def test_corrupt_nifti(tmp_path: Path) -> None:
     bad.write_bytes(b"\x1f\x8b garbage")
     with pytest.raises(PETInputError, match="not a readable NIfTI"):
         load_nifti(bad)
+
+
+def test_malformed_time_is_named(tmp_path: Path) -> None:
+    write_series(tmp_path / "s", _px(), series={"SeriesTime": "25:99"})
+    with pytest.raises(PETInputError, match="malformed DICOM date/time") as info:
+        load_dicom_suv(tmp_path / "s")
+    assert info.value.field == "SeriesTime (0008,0031)"
+
+
+def test_malformed_injection_datetime_falls_back_to_time(tmp_path: Path) -> None:
+    # (0018,1078) unusable -> (0018,1072) 10:00 on SeriesDate: 3600 s uptake, SUV of spec §5.4.1
+    write_series(tmp_path / "s", _px(), radiopharm={"RadiopharmaceuticalStartDateTime": "2024-01-01T10"})
+    vol = load_dicom_suv(tmp_path / "s")
+    assert vol.header["uptake_s"] == 3600.0
+    assert "RadiopharmaceuticalStartDateTime_malformed_ignored" in vol.qc_flags
+
+
+def test_file_without_preamble_is_read(tmp_path: Path) -> None:
+    paths = write_series(tmp_path / "s", _px())
+    for p in paths:                                    # rewrite as a bare data set (no preamble, no meta)
+        ds = pydicom.dcmread(p)
+        del ds.file_meta
+        ds.preamble = None
+        pydicom.dcmwrite(p, ds, enforce_file_format=False, implicit_vr=False, little_endian=True)
+        assert p.read_bytes()[128:132] != b"DICM"
+    vol = load_dicom_suv(tmp_path / "s")
+    assert np.allclose(vol.data, 1.381683, rtol=2e-6)
+
+
+def test_acquisition_date_missing_borrows_series_date(tmp_path: Path) -> None:
+    # re-saved series (SeriesTime 11:30), AcquisitionDate absent, AcquisitionTime 11:00 -> step 5 at 11:00
+    write_series(tmp_path / "s", _px(), series={"SeriesTime": "113000", "AcquisitionDate": None})
+    vol = load_dicom_suv(tmp_path / "s")
+    assert vol.header["t_ref_rule"] == "earliest_acquisition" and vol.header["uptake_s"] == 3600.0
+    assert "acquisition_date_borrowed" in vol.qc_flags

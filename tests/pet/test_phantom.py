@@ -25,7 +25,7 @@ def test_reference_table(fwhm: float, table: dict, dmax: float) -> None:
     suv4 = quantify(volume, method="suv4")
     pct41 = quantify(volume, method="pct41")
     assert suv4.n_lesions == 6 and pct41.n_lesions == 6          # 26-connectivity: six components
-    def nearest(res, centre):  # noqa: ANN001, ANN202 - lesion whose centroid is nearest the sphere centre
+    def nearest(res, centre):
         return min(res.lesions, key=lambda les: np.linalg.norm(np.subtract(les.centroid_mm, centre)))
 
     for sphere in spheres:

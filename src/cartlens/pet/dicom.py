@@ -16,8 +16,9 @@ from typing import Any
 
 import numpy as np
 import pydicom
-from pydicom.dataset import Dataset
+from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.errors import InvalidDicomError
+from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
 from cartlens.pet.deidentify import header_summary
 from cartlens.pet.dicomtime import combine, parse_da, parse_dt, parse_tm
@@ -75,15 +76,38 @@ def private_value(ds: Dataset, group: int, creator: str, offset: int, notes: lis
     return None
 
 
+_TAGS = {"AcquisitionDate": "(0008,0022)", "AcquisitionTime": "(0008,0032)", "AcquisitionDateTime": "(0008,002A)",
+         "SeriesDate": "(0008,0021)", "SeriesTime": "(0008,0031)", "StudyDate": "(0008,0020)",
+         "RadiopharmaceuticalStartTime": "(0018,1072)", "RadiopharmaceuticalStartDateTime": "(0018,1078)",
+         "DecayCorrectionDateTime": "(0018,9701)"}
+
+
+def _parse(ds: Dataset, keyword: str, parser: Any) -> Any:
+    """Parse one date/time attribute; a malformed value is a named error (value not echoed: dates are PHI)."""
+    try:
+        return parser(ds.get(keyword))
+    except ValueError as err:
+        raise PETInputError(f"{keyword} {_TAGS.get(keyword, '')}".strip(), "malformed DICOM date/time value") from err
+
+
 def _datetime(ds: Dataset, date_kw: str, time_kw: str) -> Any:
-    return combine(parse_da(ds.get(date_kw)), parse_tm(ds.get(time_kw)))
+    return combine(_parse(ds, date_kw, parse_da), _parse(ds, time_kw, parse_tm))
 
 
 def slice_header(ds: Dataset, notes: list[str]) -> SliceHeader:
-    """Per-image SUV inputs of one dataset."""
+    """Per-image SUV inputs of one dataset.
+
+    AcquisitionDate missing but AcquisitionTime present: the date is taken from SeriesDate, then
+    StudyDate (noted as ``acquisition_date_borrowed``).
+    """
     acq = _datetime(ds, "AcquisitionDate", "AcquisitionTime")
     if acq is None and ds.get("AcquisitionDateTime"):
-        acq = parse_dt(ds.AcquisitionDateTime)[0]  # type: ignore[index]
+        acq = _parse(ds, "AcquisitionDateTime", parse_dt)[0]
+    if acq is None and ds.get("AcquisitionTime"):
+        day = _parse(ds, "SeriesDate", parse_da) or _parse(ds, "StudyDate", parse_da)
+        acq = combine(day, _parse(ds, "AcquisitionTime", parse_tm))
+        if acq is not None:
+            notes.append("acquisition_date_borrowed")
     slope = _float(ds.get("RescaleSlope"))
     return SliceHeader(
         rescale_slope=1.0 if slope is None else slope,
@@ -96,14 +120,24 @@ def slice_header(ds: Dataset, notes: list[str]) -> SliceHeader:
     )
 
 
+def _optional_dt(ds: Dataset, keyword: str, notes: list[str]) -> Any:
+    """A DT that has a fallback: malformed -> None with a note (the fallback rule then applies)."""
+    try:
+        return parse_dt(ds.get(keyword))
+    except ValueError:
+        notes.append(f"{keyword}_malformed_ignored")
+        return None
+
+
 def series_header(ds: Dataset, notes: list[str]) -> SeriesHeader:
     """Series-level SUV inputs, from the first dataset of the series (§1.2)."""
     rp: Dataset = ds.RadiopharmaceuticalInformationSequence[0] \
         if ds.get("RadiopharmaceuticalInformationSequence") else Dataset()
     code = rp.RadionuclideCodeSequence[0] if rp.get("RadionuclideCodeSequence") else Dataset()
-    inj = parse_dt(rp.get("RadiopharmaceuticalStartDateTime"))
-    ge = _text(private_value(ds, 0x0009, GE_PET_CREATOR, 0x0D, notes))
-    dcdt = parse_dt(ds.get("DecayCorrectionDateTime"))
+    inj = _optional_dt(rp, "RadiopharmaceuticalStartDateTime", notes)
+    ge_text = _text(private_value(ds, 0x0009, GE_PET_CREATOR, 0x0D, notes))
+    ge = None if ge_text is None else _ge_datetime(ge_text, notes)
+    dcdt = _optional_dt(ds, "DecayCorrectionDateTime", notes)
     tz = _text(ds.get("TimezoneOffsetFromUTC"))
     corrected = ds.get("CorrectedImage")
     return SeriesHeader(
@@ -112,7 +146,7 @@ def series_header(ds: Dataset, notes: list[str]) -> SeriesHeader:
         corrected_image=None if corrected is None else tuple(str(c) for c in
                                                              (corrected if not isinstance(corrected, str) else [corrected])),
         series_type=tuple(str(t) for t in (ds.get("SeriesType") or ())),
-        series_date=parse_da(ds.get("SeriesDate")),
+        series_date=_parse(ds, "SeriesDate", parse_da),
         series_datetime=_datetime(ds, "SeriesDate", "SeriesTime"),
         utc_offset_min=None if not tz else _tz_minutes(tz),
         weight=_float(ds.get("PatientWeight")),
@@ -125,13 +159,22 @@ def series_header(ds: Dataset, notes: list[str]) -> SeriesHeader:
         nuclide_meaning=_text(code.get("CodeMeaning")),
         injection_datetime=None if inj is None else inj[0],
         injection_utc_offset_min=None if inj is None else inj[1],
-        injection_time=parse_tm(rp.get("RadiopharmaceuticalStartTime")),
+        injection_time=_parse(rp, "RadiopharmaceuticalStartTime", parse_tm),
         suv_type=_text(ds.get("SUVType")),
         decay_correction_datetime=None if dcdt is None else dcdt[0],
-        ge_scan_datetime=None if ge is None else parse_dt(ge)[0],  # type: ignore[index]
+        ge_scan_datetime=ge,
         dose_calibration_factor=_float(ds.get("DoseCalibrationFactor")),
         notes=tuple(dict.fromkeys(notes)),
     )
+
+
+def _ge_datetime(text: str, notes: list[str]) -> Any:
+    try:
+        value = parse_dt(text)
+    except ValueError:
+        notes.append("ge_private_scan_datetime_malformed_ignored")
+        return None
+    return None if value is None else value[0]
 
 
 def _tz_minutes(text: str) -> int | None:
@@ -139,6 +182,23 @@ def _tz_minutes(text: str) -> int | None:
     if len(s) != 5 or s[0] not in "+-" or not s[1:].isdigit():
         return None
     return (-1 if s[0] == "-" else 1) * (int(s[1:3]) * 60 + int(s[3:5]))
+
+
+def _read_without_preamble(path: Path) -> Dataset | None:
+    """A DICOM data set written without the 128-byte preamble / file meta (old exports), else None."""
+    try:
+        ds = pydicom.dcmread(path, force=True)
+        ok = "SOPClassUID" in ds and "Modality" in ds
+        _ = ds.get("Modality"), ds.get("SOPClassUID")
+    except Exception:  # noqa: BLE001 - any parse failure means "not a DICOM file"
+        return None
+    if not ok:
+        return None
+    implicit, little = ds.original_encoding
+    syntax = (ImplicitVRLittleEndian if implicit else ExplicitVRLittleEndian) if little else ExplicitVRBigEndian
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = syntax                # what the data set was actually parsed with
+    return ds
 
 
 def _read_all(directory: Path) -> tuple[dict[str, list[tuple[str, Dataset]]], set[str]]:
@@ -151,7 +211,9 @@ def _read_all(directory: Path) -> tuple[dict[str, list[tuple[str, Dataset]]], se
         try:
             ds = pydicom.dcmread(path)
         except InvalidDicomError:
-            continue                                     # not DICOM (README, mask NIfTI, ...)
+            ds = _read_without_preamble(path)
+            if ds is None:
+                continue                                 # not DICOM (README, mask NIfTI, ...)
         except Exception as err:
             raise PETInputError(path.name, f"unreadable or truncated DICOM file ({type(err).__name__})") from err
         modality = _text(ds.get("Modality")) or "?"

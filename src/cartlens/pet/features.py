@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+
 from cartlens.pet.geometry import axial_diameter_mm, dmax_bulk_mm, dmax_mm, feret_diameter_mm, sdmax_per_m
 from cartlens.pet.normalisers import bsa_dubois_m2
 from cartlens.pet.peak import PEAK_VOLUME_ML, peak_kernel, suvpeak_per_lesion
