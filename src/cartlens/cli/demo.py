@@ -54,6 +54,21 @@ def build_sections(tables: dict, truth: dict | None) -> list:
     return [cohort_section(tables, truth=truth)]
 
 
+def _write_nifti(pet: dict, out: Path) -> list[str]:
+    """Write the demo PET volumes as NIfTI (nibabel) at ``scans.image`` paths under ``out``."""
+    import nibabel as nib
+
+    from cartlens.demo.pet_volumes import relative_path
+
+    paths = []
+    for (centre, pid, scan_id), (volume, aff) in pet.items():
+        rel = relative_path(centre, pid, scan_id)
+        (out / rel).parent.mkdir(parents=True, exist_ok=True)
+        nib.save(nib.Nifti1Image(volume, aff), str(out / rel))
+        paths.append(rel)
+    return paths
+
+
 class _Steps:
     """Times each step; shows a rich spinner on stderr when ``show`` is true."""
 
@@ -108,8 +123,7 @@ def run_demo(out: Path, *, db: str | None = None, seed: int | None = None, with_
         with steps.step("write_inputs", "Writing the input tables to data/"):
             write_data_dir(cohort.tables, out / "data")
             if with_pet:
-                from cartlens.demo.pet_volumes import write_nifti
-                write_nifti(cohort.pet, out)
+                _write_nifti(cohort.pet, out)
         with steps.step("validate", "Validating and converting units"):
             batch = validate_tables(cohort.tables)
             batch.raise_for_errors()
