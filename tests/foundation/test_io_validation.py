@@ -148,3 +148,16 @@ def test_nodal_flag_disagreeing_with_site_is_a_warning(tmp_path: Path) -> None:
     batch = read_data_dir(root)
     assert batch.ok
     assert [(w.row, w.column) for w in batch.warnings] == [(2, "nodal")]   # spleen may be either
+
+
+def test_biomarker_flag_and_zero_uln(tmp_path: Path) -> None:
+    root = write_files(tmp_path / "d", {
+        "patients.csv": "patient_id,centre,age,stage\nP1,A,50,2\n",
+        "labs.csv": "patient_id,centre,day,analyte,value,unit,uln\nP1,A,-5,ldh,300,U/L,0\n",
+        "biomarkers.csv": "patient_id,centre,day,marker,value,unit\nP1,A,28,ctdna_detectable,2,\n"
+                          "P1,A,28,cart_peak,35.5,cells/uL\nP1,A,28,il6,12,pg/mL\n",
+    })
+    assert [str(e) for e in read_data_dir(root).errors] == [
+        "labs.csv:2:uln: an upper limit of normal of 0 is impossible",
+        "biomarkers.csv:2:value: ctdna_detectable must be 0 or 1, got 2",
+    ]

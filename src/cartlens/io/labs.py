@@ -99,6 +99,9 @@ def convert_labs(raw: RawTable, parsed: pd.DataFrame, issues: Issues, *, accept_
                 else:
                     issues.error(raw.file, raw.rows[pos], "value", f"{exc}; use --accept-suspicious to keep it")
                     continue
+        if uln[pos] == 0:
+            issues.error(raw.file, raw.rows[pos], "uln", "an upper limit of normal of 0 is impossible")
+            continue
         new_value[pos], new_unit[pos] = canonical, canonical_unit(analyte)
         new_uln[pos] = uln[pos] * mult
     out["value"], out["unit"], out["uln"] = new_value, new_unit, new_uln

@@ -181,6 +181,15 @@ def _lesion_rules(raw: RawTable, table: pd.DataFrame, issues: Issues) -> None:
             issues.warn(raw.file, raw.rows[pos], column, message)
 
 
+def _biomarker_rules(raw: RawTable, table: pd.DataFrame, issues: Issues) -> None:
+    """``ctdna_detectable`` is a 0/1 flag (data_model.md biomarkers)."""
+    if not {"marker", "value"} <= set(table.columns):
+        return
+    for pos, (marker, value) in enumerate(table[["marker", "value"]].itertuples(index=False)):
+        if marker == "ctdna_detectable" and _value(value) is not None and value not in (0.0, 1.0):
+            issues.follow_up(raw.file, raw.rows[pos], "value", f"ctdna_detectable must be 0 or 1, got {value:g}")
+
+
 def _baseline_roles(raw: RawTable, lesions: pd.DataFrame, scans: pd.DataFrame | None, issues: Issues) -> None:
     """Role is required at the baseline scan (last scan at day <= 0) and a lesion has one role only."""
     need = {"centre", "patient_id", "scan_id", "lesion_id", "role"}
@@ -222,6 +231,8 @@ def validate_raw(raws: Mapping[str, RawTable], *, allow_extra: bool = False, acc
         _check_parent(raw, spec, table, parsed, names, issues)
         if name == "patients":
             _patient_rules(raw, table, issues)
+        if name == "biomarkers":
+            _biomarker_rules(raw, table, issues)
         if name == "lesions":
             _lesion_rules(raw, table, issues)
             _baseline_roles(raw, table, parsed.get("scans"), issues)
