@@ -10,7 +10,8 @@ from cartlens.criteria import assess
 
 from .helpers import lesion, scan
 
-SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=60, deadline=None, derandomize=True,
+                    suppress_health_check=[HealthCheck.too_slow])
 RANK = {"CR": 0, "PR": 1, "MR": 2, "SD": 3, "IR3": 4, "IR2b": 4, "IR2a": 4, "IR1": 4, "PD": 5}
 SITES = ("retroperitoneal", "axillary", "iliac", "cervical", "mediastinal", "inguinal")
 tenth = st.integers(min_value=16, max_value=60).map(lambda x: x / 10)     # 1.6-6.0 cm
@@ -30,12 +31,14 @@ def categories(scans: list[dict], lesions: list[dict]) -> dict[tuple[str, str], 
 def shrinking(draw):
     """CT follow-ups where every target shrinks or stays, never below 1.6 x 1.1 cm; no new lesions."""
     n = draw(st.integers(1, 6))
-    bl = [(draw(tenth), draw(st.integers(11, 16)) / 10) for _ in range(n)]
-    fus = []
-    for _ in range(2):
-        fus.append([(draw(st.integers(16, int(l * 10))) / 10, draw(st.integers(11, int(min(s, l) * 10))) / 10)
-                    for l, s in bl])
-    fus = [[(l, min(s, l)) for l, s in fu] for fu in fus]
+    bl = [(l, min(l, draw(st.integers(11, 16)) / 10)) for l in (draw(tenth) for _ in range(n))]
+    fus, previous = [], bl
+    for _ in range(2):                        # each follow-up <= the one before: no growth from nadir
+        fu = [(draw(st.integers(16, round(l * 10))) / 10, draw(st.integers(11, round(s * 10))) / 10)
+              for l, s in previous]
+        fu = [(l, min(s, l)) for l, s in fu]
+        fus.append(fu)
+        previous = fu
     return bl, fus
 
 

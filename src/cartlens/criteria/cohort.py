@@ -19,13 +19,20 @@ SCAN_REQUIRED = ("patient_id", "centre", "scan_id", "day", "modality")
 LESION_REQUIRED = ("patient_id", "centre", "scan_id", "lesion_id", "site", "nodal", "state")
 
 
-def _require(frame: pd.DataFrame, table: str, required: tuple[str, ...], problems: list[str]) -> None:
+def _require(frame: pd.DataFrame, table: str, required: tuple[str, ...], problems: list[str], *,
+             values: bool = True) -> None:
+    """Required columns present; with ``values`` also non-empty (large tables check values by their codes)."""
     for column in required:
         if column not in frame.columns:
             problems.append(f"{table}:1:{column}: required column is missing")
-        elif frame[column].isna().any():
+        elif values and frame[column].isna().any():
             pos = int(np.flatnonzero(frame[column].isna().to_numpy())[0])
             problems.append(f"{table}:{pos + 2}:{column}: required value is missing")
+
+
+def _missing(codes_: np.ndarray, table: str, column: str, problems: list[str]) -> None:
+    for pos in np.flatnonzero(codes_ < 0)[:20]:
+        problems.append(f"{table}:{pos + 2}:{column}: required value is missing")
 
 
 def _col(frame: pd.DataFrame, name: str) -> pd.Series:
@@ -53,7 +60,7 @@ def build_cohort(scans: pd.DataFrame, lesions: pd.DataFrame, *, infusion_day: in
     """
     problems: list[str] = []
     _require(scans, "scans", SCAN_REQUIRED, problems)
-    _require(lesions, "lesions", LESION_REQUIRED, problems)
+    _require(lesions, "lesions", LESION_REQUIRED, problems, values=False)
     if problems:
         raise ResponseInputError(problems)
 
@@ -112,6 +119,9 @@ def build_cohort(scans: pd.DataFrame, lesions: pd.DataFrame, *, infusion_day: in
         problems.append(f"lesions:{pos + 2}:scan_id: no scan {lesions['scan_id'].iloc[pos]!r} for patient "
                         f"{lesions['patient_id'].iloc[pos]!r} in scans")
     state = codes(lesions["state"], STATES, table="lesions", column="state", problems=problems)
+    _missing(state, "lesions", "state", problems)
+    site_codes, site_uniq = pd.factorize(lesions["site"])
+    _missing(site_codes, "lesions", "site", problems)
     ldi = to_units(_col(lesions, "ldi_cm"), table="lesions", column="ldi_cm", problems=problems)
     sdi = to_units(_col(lesions, "sdi_cm"), table="lesions", column="sdi_cm", problems=problems)
     role = codes(_col(lesions, "role"), ROLES, table="lesions", column="role", problems=problems)
@@ -138,7 +148,11 @@ def build_cohort(scans: pd.DataFrame, lesions: pd.DataFrame, *, infusion_day: in
     lslot = slot[where]
     lpat = pidx[where]
     inside = lslot >= 0                                   # rows of pre-baseline scans are history only
-    lid_codes, lid_uniq = pd.factorize(lesions["lesion_id"].astype(str).to_numpy(dtype=object))
+    lid_codes, lid_uniq = pd.factorize(lesions["lesion_id"])
+    if (lid_codes < 0).any():
+        _missing(lid_codes, "lesions", "lesion_id", problems)
+        raise ResponseInputError(problems)
+    lid_uniq = np.asarray(lid_uniq.astype(str), dtype=object)
     key = lpat.astype(np.int64) * max(len(lid_uniq), 1) + lid_codes
     lidx, ukey = pd.factorize(key[inside], sort=True)
     rows_l = np.flatnonzero(inside)
@@ -165,7 +179,8 @@ def build_cohort(scans: pd.DataFrame, lesions: pd.DataFrame, *, infusion_day: in
                                   f"lesion needs role target or nontarget"])
     first = np.argmax(st != MISSING, axis=1)              # first slot where the lesion has a row
     nod = lgrid(nodal, -1, np.int8)[np.arange(N), first] == 1
-    site = lgrid(lesions["site"].astype(str).to_numpy(dtype=object), None, object)[np.arange(N), first]
+    site_names = np.asarray(pd.Index(site_uniq).astype(str), dtype=object)
+    site = site_names[lgrid(site_codes, 0, np.int64)[np.arange(N), first]]
     attr = lgrid(attribution, 0, np.int8)
     attr[attr < 0] = 0                                     # data_model.md: default "lymphoma"
     return Cohort(

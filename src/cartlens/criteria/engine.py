@@ -58,9 +58,9 @@ def grade_all(cohort: Cohort, criteria: Sequence[str], opts: ResponseOptions) ->
     return out
 
 
-def _decode(masks: np.ndarray, names: Sequence[str], order: Sequence[str] | None = None) -> pd.Series:
+def _decode(masks: np.ndarray, names: Sequence[str], order: Sequence[str] | None = None) -> np.ndarray:
     """Bit sets -> tuples of names (shared objects; few distinct values even for 10^6 rows)."""
-    uniq, inverse = np.unique(masks, return_inverse=True)
+    inverse, uniq = pd.factorize(masks)
     decoded = []
     for value in uniq:
         items = [name for i, name in enumerate(names) if int(value) >> i & 1]
@@ -69,7 +69,7 @@ def _decode(masks: np.ndarray, names: Sequence[str], order: Sequence[str] | None
         decoded.append(tuple(items))
     table = np.empty(len(decoded), dtype=object)
     table[:] = decoded
-    return pd.Series(table[inverse.ravel()], dtype=object)
+    return table[inverse]
 
 
 def assess(scans: pd.DataFrame, lesions: pd.DataFrame, *, criteria: Sequence[str] = CRITERIA,
@@ -146,10 +146,10 @@ def _frame(cohort: Cohort, graded: dict[str, Any], chosen: Sequence[str]) -> pd.
         "patient_id": cohort.patient_id[rp], "centre": cohort.centre[rp], "scan_id": cohort.scan_id[rp, rs],
         "day": cohort.day[rp, rs], "criterion": np.tile(np.asarray(chosen, dtype=object), n),
         "category": np.asarray(CATEGORIES, dtype=object)[stack["category"]],
-        "reasons": _decode(stack["reasons"], REASONS, REASON_ORDER).to_numpy(),
-        "rules": _decode(stack["rules"], RULE_IDS).to_numpy(),
+        "reasons": _decode(stack["reasons"], REASONS, REASON_ORDER),
+        "rules": _decode(stack["rules"], RULE_IDS),
         **{k: np.repeat(v[p_idx, s_idx], C) for k, v in numbers.items()},
-        "flags": _decode(stack["flags"], FLAG_NAMES).to_numpy(),
+        "flags": _decode(stack["flags"], FLAG_NAMES),
         "ct_category": ct_labels[stack["ct"]], "pet_category": pet_labels[stack["pet"]],
         "pd_dated_scan_id": np.where(stack["dated"] >= 0, scan_ids, None),
     })
