@@ -69,7 +69,7 @@ def test_cli_margin_option_changes_the_fallback_class(tmp_path: Path) -> None:
         res = runner.invoke(app, ["failure", str(d), "--margin-mm", margin, "--format", "json"])
         assert res.exit_code == 0, res.output
         classes[margin] = {x["lesion_id"]: x["class"] for x in json.loads(res.stdout)["lesions"]}["N"]
-    assert classes == {"10": "de_novo", "15": "adjacent"}
+    assert classes == {"10": "de_novo", "15": "local"}      # 30 mm vs LDi/2 + m = 25 / 30 mm
 
 
 def test_cli_invalid_input_exits_2_with_location(tmp_path: Path) -> None:

@@ -103,26 +103,27 @@ def test_death_before_the_scan_censors() -> None:
 
 
 # ---------------------------------------------------------------- geometry (§2.3) ---
-def centroid_case(dx_mm: float, site: str = "axillary", with_centroids: bool = True) -> pd.Series:
+def centroid_case(dx_mm: float, site: str = "axillary", with_centroids: bool = True, split: bool = False) -> pd.Series:
     c = {"centroid_x_mm": 0.0, "centroid_y_mm": 0.0, "centroid_z_mm": 0.0} if with_centroids else {}
     n = {"centroid_x_mm": dx_mm, "centroid_y_mm": 0.0, "centroid_z_mm": 0.0} if with_centroids else {}
     bl = [les("P", "BL", "A", "axillary", ldi=3.0, sdi=2.0, ds="5", suv=12, **c)]
     t = simple([les("P", "FU1", "A", "axillary", state="too_small", ds="2", **c),
                 les("P", "FU2", "A", "axillary", state="too_small", ds="2", **c),
                 les("P", "FU2", "N", site, ldi=2.0, sdi=1.5, ds="5", **n)], bl)
-    fl = analyse(t, fit_models=False).failure_lesions
+    fl = analyse(t, centroid_split=split, fit_models=False).failure_lesions
     return fl[fl["lesion_id"] == "N"].iloc[0]
 
 
-@pytest.mark.parametrize(("dx", "expected"), [
-    (15.0, "local"),        # inside the index lesion: 15 <= LDi/2 = 15 mm
-    (15.1, "adjacent"),     # beyond the edge, within LDi/2 + m = 25 mm
-    (25.0, "adjacent"),
-    (25.1, "de_novo"),
+@pytest.mark.parametrize(("dx", "literal", "split"), [
+    (15.0, "local", "local"),         # inside the index lesion: 15 <= LDi/2 = 15 mm
+    (15.1, "local", "adjacent"),      # beyond the edge, within LDi/2 + m = 25 mm: linked (literal §2.3 step 3)
+    (25.0, "local", "adjacent"),
+    (25.1, "de_novo", "de_novo"),
 ])
-def test_centroid_fallback_without_masks(dx: float, expected: str) -> None:
+def test_centroid_fallback_without_masks(dx: float, literal: str, split: str) -> None:
     row = centroid_case(dx)
-    assert row["class"] == expected and row["method"] == "centroid" and row["distance_mm"] == pytest.approx(dx)
+    assert row["class"] == literal and row["method"] == "centroid" and row["distance_mm"] == pytest.approx(dx)
+    assert centroid_case(dx, split=True)["class"] == split
 
 
 def test_fallback_other_station_is_de_novo_and_same_station_without_geometry_needs_review() -> None:
@@ -233,3 +234,30 @@ def test_patient_pattern_folds_adjacent() -> None:
 def test_options_are_checked() -> None:
     with pytest.raises(ValueError, match="margin_mm must be a finite number >= 0"):
         FailureOptions(margin_mm=-1)
+
+
+# ---------------------------------------------------------------- PD without a lesion row ---
+@pytest.mark.parametrize(("spleen_cm", "expected"), [((15.0, 12.0, 16.0), "local"), ((11.0, 11.0, 14.0), "de_novo")])
+def test_spleen_progression_without_lesion_rows_uses_the_organ_rule(spleen_cm, expected) -> None:
+    """Lugano L-PD-SPL (reason SPLEEN): spleen involved before (> 13 cm, Lugano) -> LOCAL organ level;
+    new splenomegaly (11 -> 14 cm: > 13 cm and +3 cm >= 2 cm, A5) -> DE_NOVO."""
+    s = [scan("P", sid, d, spleen_cm=cm) for sid, d, cm in zip(("BL", "FU1", "FU2"), (-5, 30, 90), spleen_cm)]
+    rows = [les("P", "BL", "A", "axillary", ldi=3.0, sdi=2.0, ds="5", suv=12),
+            les("P", "FU1", "A", "axillary", state="too_small", ds="2"),
+            les("P", "FU2", "A", "axillary", state="too_small", ds="2")]
+    res = analyse(tables(s, rows), fit_models=False)
+    fl = res.failure_lesions.set_index("lesion_id")
+    assert fl.loc["spleen", "class"] == expected and fl.loc["spleen", "method"] == "organ_level"
+    assert res.patients.iloc[0]["pattern"] == ("strictly_local" if expected == "local" else "strictly_de_novo")
+
+
+def test_unequivocal_nontarget_progression_is_local_and_flagged() -> None:
+    s = [scan("P", "BL", -5, nontarget="present"), scan("P", "FU1", 30, nontarget="present"),
+         scan("P", "FU2", 90, nontarget="unequivocal_progression")]
+    rows = [les("P", "BL", "A", "axillary", ldi=3.0, sdi=2.0, ds="5", suv=12),
+            les("P", "FU1", "A", "axillary", ldi=2.0, sdi=1.0, ds="3"),
+            les("P", "FU2", "A", "axillary", ldi=2.0, sdi=1.0, ds="3")]
+    res = analyse(tables(s, rows), fit_models=False)
+    nt = res.failure_lesions.set_index("lesion_id").loc["nontarget"]
+    assert nt["class"] == "local" and nt["needs_review"] and nt["linked_index_ids"] == ()
+    assert res.patients.iloc[0]["pattern"] == "strictly_local" and not res.registry.iloc[0]["failed"]

@@ -19,8 +19,11 @@ PD_CATEGORIES = frozenset({"PD"})          # LYRIC IR1-IR3 are not PD until conf
 CRITERIA = ("lugano", "cheson2007", "recil", "lyric")
 
 
-def pd_scans(tables: dict[str, pd.DataFrame], criterion: str) -> tuple[set[tuple[str, str, str]], str]:
-    """Set of (centre, patient_id, scan_id) in PD under ``criterion``, and the source used."""
+PdScans = dict[tuple[str, str, str], frozenset[str]]
+
+
+def pd_scans(tables: dict[str, pd.DataFrame], criterion: str) -> tuple[PdScans, str]:
+    """(centre, patient_id, scan_id) -> PD reason codes, for scans in PD under ``criterion``; and the source."""
     if criterion not in CRITERIA:
         raise ValueError(f"criterion must be one of {list(CRITERIA)}, got {criterion!r}")
     given = tables.get("response")
@@ -32,9 +35,20 @@ def pd_scans(tables: dict[str, pd.DataFrame], criterion: str) -> tuple[set[tuple
     return _from_assessments(frame, criterion), "cartlens.criteria.assess"
 
 
-def _from_assessments(frame: pd.DataFrame, criterion: str) -> set[tuple[str, str, str]]:
+def _reasons(value: object) -> frozenset[str]:
+    """Reason codes from a tuple/list (engine) or a ';'/','-separated string (a CSV response table)."""
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return frozenset(str(v) for v in value)
+    if isinstance(value, str):
+        return frozenset(x.strip() for x in value.replace(",", ";").split(";") if x.strip())
+    return frozenset()
+
+
+def _from_assessments(frame: pd.DataFrame, criterion: str) -> PdScans:
     for col in ("patient_id", "centre", "scan_id", "criterion", "category"):
         if col not in frame.columns:
             raise ValueError(f"response table: column {col!r} missing")
     sel = frame[(frame["criterion"] == criterion) & frame["category"].isin(PD_CATEGORIES)]
-    return {(str(c), str(p), str(s)) for c, p, s in zip(sel["centre"], sel["patient_id"], sel["scan_id"])}
+    reasons = sel["reasons"] if "reasons" in sel.columns else [()] * len(sel)
+    return {(str(c), str(p), str(s)): _reasons(r)
+            for c, p, s, r in zip(sel["centre"], sel["patient_id"], sel["scan_id"], reasons)}

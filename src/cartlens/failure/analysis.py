@@ -74,6 +74,11 @@ def _failure_records(ctx: pt.PatientContext, scan: dict, cohort: _Cohort, lesion
         out.append(pt.classify_new(ctx, sid, day, row["lesion_id"], row["site"], row, opts))
     if pt.marrow_event(cohort.scans[key], sid) and not any(r["site"] == "bone_marrow" for r in new):
         out.append(pt.classify_new(ctx, sid, day, "marrow", "bone_marrow", None, opts))
+    reasons = cohort.pd_set.get((*key, sid), frozenset())
+    if "SPLEEN" in reasons and not any(r["site"] == "spleen" for r in out):
+        out.append(pt.classify_new(ctx, sid, day, "spleen", "spleen", None, opts))
+    if "NTL" in reasons and not any(r["index"] for r in out):
+        out.append(pt.nontarget_progression(ctx, sid, day))
     return out
 
 
@@ -164,7 +169,8 @@ def _patient_rows(cohort: _Cohort, records: pd.DataFrame) -> pd.DataFrame:
 
 def analyse(tables: Mapping[str, pd.DataFrame], *, criterion: str = "lugano", margin_mm: float = 10.0,
             masks: Mapping | None = None, overrides: pd.DataFrame | Iterable[Mapping] | None = None,
-            min_overlap_fraction: float = 0.0, fit_models: bool = True) -> FailureResult:
+            min_overlap_fraction: float = 0.0, centroid_split: bool = False,
+            fit_models: bool = True) -> FailureResult:
     """Patterns of failure after CAR-T (Figura et al. 2021; patterns_of_failure.md §2).
 
     Parameters
@@ -184,6 +190,9 @@ def analyse(tables: Mapping[str, pd.DataFrame], *, criterion: str = "lugano", ma
         Reader overrides (``overrides.py``); automatic and final values are both kept.
     min_overlap_fraction : float
         0 = one voxel of overlap suffices (default); 0.10 = the 10 % tolerance variant.
+    centroid_split : bool
+        No-mask fallback: False = literal link (distance <= LDi/2 + margin → LOCAL); True = LOCAL
+        within LDi/2, ADJACENT up to LDi/2 + margin (see ``patterns`` module docstring).
     fit_models : bool
         Fit the lesion-level models (GEE, GLMM, sensitivity, Cox). False skips them.
 
@@ -193,7 +202,8 @@ def analyse(tables: Mapping[str, pd.DataFrame], *, criterion: str = "lugano", ma
     """
     from cartlens.failure.lesion_model import fit_lesion_models
 
-    opts = pt.FailureOptions(margin_mm=float(margin_mm), min_overlap_fraction=min_overlap_fraction)
+    opts = pt.FailureOptions(margin_mm=float(margin_mm), min_overlap_fraction=min_overlap_fraction,
+                             centroid_split=centroid_split)
     norm = normalise(tables)
     ovr = parse_overrides(overrides)
     mask_map = normalise_masks(masks)

@@ -14,9 +14,9 @@ Decision order for one failure lesion F (first match wins; the method is recorde
 3. ``organ_level``: F in spleen, liver or marrow (diffuse-organ rule, §2.3 step 4) → LOCAL with
    ``organ_level`` when that organ was involved before treatment, else DE_NOVO.
 4. ``centroid``: no masks, but centroids of F and of index lesions at the same site (nodal
-   station or organ) → LOCAL when F's centre lies within the index lesion (distance <= LDi/2),
-   ADJACENT when within LDi/2 + margin, else DE_NOVO. The literal link set of §2.3 step 3
-   (distance <= LDi/2 + m) is LOCAL + ADJACENT, i.e. the sensitivity analysis.
+   station or organ) → LOCAL when the distance is <= index LDi/2 + margin (the literal fallback
+   link of §2.3 step 3), else DE_NOVO. Option ``centroid_split``: LOCAL only within LDi/2,
+   ADJACENT up to LDi/2 + margin (mirrors the mask rule).
 5. ``station_only``: same station, no geometry at all → ADJACENT (cannot be told from overlap;
    flagged ``needs_review``); a different station → DE_NOVO (``station``).
 
@@ -51,11 +51,16 @@ class FailureOptions:
         F's volume (the tolerance variant of §2.3 step 2).
     adjacent_as : how ADJACENT counts in the main analysis ("de_novo", the strict wording) —
         the sensitivity analysis always uses the other.
+    centroid_split : no-mask fallback. False (default, the literal §2.3 step 3): same station and
+        centroid distance <= index LDi/2 + margin links the lesion → LOCAL. True: LOCAL only
+        within LDi/2 (centre inside the index lesion), ADJACENT between LDi/2 and LDi/2 + margin,
+        mirroring the mask rule.
     """
 
     margin_mm: float = 10.0
     min_overlap_fraction: float = 0.0
     adjacent_as: str = DE_NOVO
+    centroid_split: bool = False
 
     def __post_init__(self) -> None:
         if not (self.margin_mm >= 0 and math.isfinite(self.margin_mm)):
@@ -148,7 +153,7 @@ def _by_centroid(ctx: PatientContext, site: str, centre_mm: tuple[float, float, 
         d = math.dist(centre_mm, c)
         best = d if best is None else min(best, d)
         radius = float(ldi) * 10 / 2                      # cm -> mm
-        if d <= radius:
+        if d <= radius or (d <= radius + opts.margin_mm and not opts.centroid_split):
             linked.append(lid)
         elif d <= radius + opts.margin_mm:
             near.append(lid)
@@ -198,6 +203,14 @@ def classify_index(ctx: PatientContext, scan_id: str, day: Decimal, lesion_id: s
         linked = (lesion_id,)
     return _record(ctx, scan_id, day, lesion_id, site, True, auto_class=LOCAL, method="same_lesion_id",
                    organ_level=site in ORGAN_SITES, linked_index_ids=linked, **extra)
+
+
+def nontarget_progression(ctx: PatientContext, scan_id: str, day: Decimal) -> dict:
+    """PD by unequivocal progression of pre-existing non-measured disease (reason NTL) with no index
+    lesion flagged: pre-existing disease progressed, so LOCAL, but which index lesion is unknown
+    (no lesion is marked failed; ``needs_review``)."""
+    return _record(ctx, scan_id, day, "nontarget", "nontarget", False, auto_class=LOCAL,
+                   method="nontarget_progression", needs_review=True)
 
 
 def marrow_event(scans_sorted: list[dict], scan_id: str) -> bool:

@@ -118,7 +118,7 @@ class FailureResult:
         for _, r in new.iterrows():
             items.append({"patient_id": r["patient_id"], "lesion_id": r["lesion_id"], "index": False,
                           "class": r["class"], "failed": r["class"] is not None, "bulky_5cm": None, "suv_ge10": None,
-                          "extranodal": None if r["site"] is None else r["site"] not in _NODAL_SITES,
+                          "extranodal": (r["site"] not in _NODAL_SITES) if r["site"] in _ALL_SITES else None,
                           "centre": r["centre"], "site": r["site"], "scan_id": r["scan_id"], "day": r["day"],
                           "auto_class": r["auto_class"], "method": r["method"], "organ_level": r["organ_level"],
                           "linked_index_ids": r["linked_index_ids"], "excluded": r["excluded"],
@@ -158,5 +158,8 @@ class FailureResult:
         return self.tables()["pattern"]
 
 
+_EXTRANODAL_SITES = frozenset({"bone_marrow", "cns", "liver", "gi_tract", "lung", "pleura", "bone", "kidney", "adrenal",
+                               "skin", "soft_tissue", "breast", "testis", "other_extranodal"})
 _NODAL_SITES = frozenset({"cervical", "supraclavicular", "axillary", "mediastinal", "hilar", "mesenteric",
                           "retroperitoneal", "iliac", "inguinal", "waldeyer", "other_nodal", "spleen"})
+_ALL_SITES = _NODAL_SITES | _EXTRANODAL_SITES
