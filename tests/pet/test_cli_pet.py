@@ -84,3 +84,34 @@ def test_batch_manifest_errors(tmp_path: Path) -> None:
     assert "m.csv:2:method: 'suv5' is not suv4 or pct41" in res.stderr
     assert "m.csv:3:dicom: give exactly one of dicom / nifti" in res.stderr
     assert "m.csv:3:scan_id: duplicate 'S1'" in res.stderr
+
+
+def test_quantify_with_masks(tmp_path: Path) -> None:
+    # lesion A (cube, SUV 10) inside an "organ" mask -> removed; lesion B (SUV 6) kept; liver block SUV 2
+    arr = np.full((40, 40, 40), 1.0, np.float32)
+    arr[2:6, 2:6, 2:6] = 10.0
+    arr[30:34, 30:34, 30:34] = 6.0
+    arr[10:30, 10:30, 10:30] = 2.0                  # 40 mm cube of "liver" at 2 mm voxels
+    aff = np.diag([2.0, 2.0, 2.0, 1.0])
+    organ = np.zeros(arr.shape, np.uint8)
+    organ[1:7, 1:7, 1:7] = 1
+    liver = np.zeros(arr.shape, np.uint8)
+    liver[10:30, 10:30, 10:30] = 1
+    for name, a in (("pet", arr), ("organ", organ), ("liver", liver)):
+        nib.save(nib.Nifti1Image(a, aff), tmp_path / f"{name}.nii.gz")
+    res = runner.invoke(app, ["pet", "quantify", "--nifti", str(tmp_path / "pet.nii.gz"), "--exclude-mask",
+                              str(tmp_path / "organ.nii.gz"), "--liver-mask", str(tmp_path / "liver.nii.gz"),
+                              "--format", "json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert out["n_lesions"] == 1 and out["suvmax"] == 6.0
+    assert out["removed"][0]["reason"] == "excluded_organ" and out["removed"][0]["suvmax"] == 10.0
+    assert out["liver"]["mean"] == 2.0
+
+
+def test_mask_on_other_grid_rejected(tmp_path: Path) -> None:
+    _nifti(tmp_path / "pet.nii.gz")
+    nib.save(nib.Nifti1Image(np.zeros((20, 20, 20), np.uint8), np.diag([3.0, 2.0, 2.0, 1.0])), tmp_path / "m.nii.gz")
+    res = runner.invoke(app, ["pet", "quantify", "--nifti", str(tmp_path / "pet.nii.gz"), "--exclude-mask",
+                              str(tmp_path / "m.nii.gz"), "--format", "json"])
+    assert res.exit_code == 2 and "m.nii.gz: mask geometry (affine) differs" in res.stderr

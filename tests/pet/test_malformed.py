@@ -114,3 +114,11 @@ def test_acquisition_date_missing_borrows_series_date(tmp_path: Path) -> None:
     vol = load_dicom_suv(tmp_path / "s")
     assert vol.header["t_ref_rule"] == "earliest_acquisition" and vol.header["uptake_s"] == 3600.0
     assert "acquisition_date_borrowed" in vol.qc_flags
+
+
+def test_units_differ_within_series(tmp_path: Path) -> None:
+    per_slice = [{}, {"Units": "CNTS"}, {}]
+    write_series(tmp_path / "s", _px(), per_slice=per_slice, shuffle=False)
+    with pytest.raises(PETInputError, match="Units differs from the first slice") as info:
+        load_dicom_suv(tmp_path / "s")
+    assert info.value.field == "img001.dcm"

@@ -61,15 +61,25 @@ def quantify_cmd(
     suv_type: Annotated[str, typer.Option("--suv-type", help="bw, lbm_james, lbm_janmahasatian, ibw or bsa "
                                           "(DICOM only).")] = "bw",
     fmt: Annotated[Format, typer.Option("--format", help="json (the cli.md contract) or a table.")] = Format.table,
+    exclude_mask: Annotated[Path | None, typer.Option("--exclude-mask", help="NIfTI organ labels on the PET grid: "
+                                                      "components >= 50 % inside are removed.")] = None,
+    liver_mask: Annotated[Path | None, typer.Option("--liver-mask", help="NIfTI liver mask: 3 cm reference VOI.")] = None,
+    aorta_mask: Annotated[Path | None, typer.Option("--aorta-mask", help="NIfTI descending-aorta mask: blood pool.")] = None,
 ) -> None:
     """Quantify one PET scan: MTV, TLG, SUVmax/peak, lesion count, Dmax and the lesion list."""
     from cartlens.pet import PETInputError, load_dicom_suv, load_nifti, quantify
+    from cartlens.pet.volume import load_mask_nifti
 
     if (dicom is None) == (nifti is None):
         _fail("pet quantify: give exactly one of --dicom DIR or --nifti FILE", 2)
     try:
         volume = load_dicom_suv(dicom, suv_type=suv_type) if dicom is not None else load_nifti(nifti)  # type: ignore[arg-type]
-        result = quantify(volume, method=method.value, min_volume_ml=min_volume_ml, connectivity=connectivity)
+        masks = {name: load_mask_nifti(path, volume) if path is not None else None
+                 for name, path in (("exclude_mask", exclude_mask), ("liver_mask", liver_mask),
+                                    ("aorta_mask", aorta_mask))}
+        masks = {k: (v > 0 if k != "exclude_mask" and v is not None else v) for k, v in masks.items()}
+        result = quantify(volume, method=method.value, min_volume_ml=min_volume_ml, connectivity=connectivity,
+                          **masks)
     except PETInputError as err:
         _fail(str(err), 2)
     except Exception as err:  # noqa: BLE001 - a bug: say so, exit 1, no traceback for the user

@@ -17,9 +17,9 @@ from cartlens.pet.errors import PETInputError
 from cartlens.pet.features import LesionFeatures, PETResult, lesion_table, quantify, scan_table
 from cartlens.pet.segment import Segmentation, segment
 from cartlens.pet.suv import SUVConversion, suv_factors
-from cartlens.pet.volume import SUVVolume, load_nifti
+from cartlens.pet.volume import SUVVolume, load_mask_nifti, load_nifti
 
 __all__ = [
     "LesionFeatures", "PETInputError", "PETResult", "SUVConversion", "SUVVolume", "Segmentation",
-    "lesion_table", "load_dicom_suv", "load_nifti", "quantify", "scan_table", "segment", "suv_factors",
+    "lesion_table", "load_dicom_suv", "load_mask_nifti", "load_nifti", "quantify", "scan_table", "segment", "suv_factors",
 ]

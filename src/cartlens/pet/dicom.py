@@ -29,6 +29,8 @@ from cartlens.pet.volume import SUVVolume, affine_from_dicom, slice_order, suv_v
 PHILIPS_CREATOR = "Philips PET Private Group"     # (7053,xx00) SUV factor, (7053,xx09) activity factor
 GE_PET_CREATOR = "GEMS_PETD_01"                   # (0009,xx0D) scan datetime
 PET_SOP_CLASSES = ("1.2.840.10008.5.1.4.1.1.128",)  # PET Image Storage (classic)
+#: attributes that must agree on every image of a series (else: mixed series)
+SERIES_LEVEL = ("Units", "DecayCorrection", "SUVType", "PatientWeight")
 
 
 def _float(value: Any) -> float | None:
@@ -270,6 +272,9 @@ def _geometry(files: list[tuple[str, Dataset]]) -> tuple[np.ndarray, np.ndarray,
         if [float(v) for v in ds.ImageOrientationPatient] != list(orientation) or \
                 (ds.Rows, ds.Columns) != (ref.Rows, ref.Columns):
             raise PETInputError(name, "orientation or matrix size differs from the first slice (mixed series)")
+        for keyword in SERIES_LEVEL:
+            if _text(ds.get(keyword)) != _text(ref.get(keyword)):
+                raise PETInputError(name, f"{keyword} differs from the first slice (mixed series)")
     return positions, orientation, spacing  # type: ignore[return-value]
 
 

@@ -184,3 +184,32 @@ def suv_value_flags(data: np.ndarray) -> list[str]:
     if vmin < -0.5:
         flags.append(f"negative_suv_below_-0.5:{vmin:.2f}")
     return flags
+
+
+def load_mask_nifti(path: str | Path, like: SUVVolume, *, tolerance_mm: float = 0.01) -> np.ndarray:
+    """Read a mask/label NIfTI on the grid of ``like``; integer labels ``(z, y, x)``, 0 = outside.
+
+    The mask's affine (converted to the LPS, ``(k, j, i)`` convention of §0) must equal the volume's
+    within ``tolerance_mm``: a mask on another grid or axis order is rejected, never resampled.
+    """
+    import nibabel as nib
+
+    p = Path(path)
+    try:
+        img = nib.load(str(p))
+        data = np.asarray(img.dataobj)
+    except FileNotFoundError as err:
+        raise PETInputError(p.name, "file not found") from err
+    except Exception as err:
+        raise PETInputError(p.name, f"not a readable NIfTI image ({type(err).__name__})") from err
+    if data.ndim == 4 and data.shape[3] == 1:
+        data = data[..., 0]
+    data = np.ascontiguousarray(data.transpose(2, 1, 0)) if data.ndim == 3 else data
+    if data.shape != like.data.shape:
+        raise PETInputError(p.name, f"mask shape (z, y, x) {data.shape} differs from the volume {like.data.shape}")
+    affine = RAS_TO_LPS @ np.asarray(img.affine, dtype=np.float64) @ KJI_TO_IJK
+    if np.max(np.abs(affine - like.affine)) > tolerance_mm:
+        raise PETInputError(p.name, "mask geometry (affine) differs from the PET volume; resample it first")
+    if np.issubdtype(data.dtype, np.floating):
+        data = np.rint(data)
+    return data.astype(np.int32)
