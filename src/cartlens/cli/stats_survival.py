@@ -164,15 +164,15 @@ def km_command(data: DataOpt, time: TimeOpt, event: EventOpt,
                times: Annotated[str, typer.Option("--times", help="Comma-separated times, e.g. 6,12,24.")] = "",
                event_value: EventValueOpt = None, fmt: FormatOpt = Format.table) -> None:
     """Kaplan-Meier per group with median (CI) and survival / numbers at risk at --times (R survfit)."""
-    from cartlens.stats.km import kaplan_meier
+    from cartlens.stats.km import km_by_group
 
     at = _parse_times(times)
     try:
         frame, dropped = _read(data, [time, event, *([group] if group else [])])
         t, d = _numeric(frame, time, data), _event(frame, event, data, event_value)
-        labels = frame[group].str.strip().to_numpy() if group else np.full(t.size, "all", dtype=object)
-        curves = {str(level): kaplan_meier(t[labels == level], d[labels == level], conf_type=conf_type.value,
-                                           conf_level=conf_level) for level in sorted(set(labels))}
+        labels = frame[group].str.strip().to_numpy() if group else None
+        curves = {str(k): c for k, c in km_by_group(t, d, labels, conf_type=conf_type.value,
+                                                    conf_level=conf_level).items()}
     except ValueError as exc:
         raise _fail(str(exc)) from None
     _note_dropped(dropped)

@@ -55,23 +55,44 @@ def as_event_vector(values: ArrayLike, name: str = "event") -> NDArray[np.bool_]
     return num == 1
 
 
+def unique_inverse(values: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
+    """Sorted distinct values and each element's index into them (as ``np.unique(..., return_inverse=True)``).
+
+    Hash-based (``pandas.factorize``) so that only the distinct values are sorted: much faster with ties.
+    """
+    codes, uniq = pd.factorize(values, sort=False)
+    uniq = np.asarray(uniq, dtype=float)
+    order = np.argsort(uniq, kind="stable")
+    remap = np.empty(order.size, dtype=np.int64)
+    remap[order] = np.arange(order.size)
+    return uniq[order], remap[codes]
+
+
 def aeq_times(time: NDArray[np.float64], tolerance: float = AEQ_TOLERANCE) -> NDArray[np.float64]:
     """Merge near-tied times onto the lower value, as R ``survival::aeqSurv`` (survival 3.5-3).
 
     Sorted unique times whose gap is ``<= tolerance`` in absolute terms, or relative to the mean absolute
     unique time, are treated as one time (the smallest of the run). Source: R/aeqSurv.R.
     """
-    uniq = np.unique(time)
+    return _aeq(time, *unique_inverse(time), tolerance)[0]
+
+
+def _aeq(time: NDArray[np.float64], uniq: NDArray[np.float64], inv: NDArray[np.int64],
+         tolerance: float = AEQ_TOLERANCE) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int64]]:
+    """aeqSurv on times given with their distinct values; returns (times, distinct times, inverse)."""
     if uniq.size < 2:
-        return time
+        return time, uniq, inv
     gap = np.diff(uniq)
     scale = np.mean(np.abs(uniq))
     with np.errstate(divide="ignore", invalid="ignore"):
         tied = (gap <= tolerance) | (gap / scale <= tolerance)
     if not tied.any():
-        return time
-    cuts = uniq[np.concatenate(([True], ~tied))]
-    return cuts[np.searchsorted(cuts, time, side="right") - 1]
+        return time, uniq, inv
+    keep = np.concatenate(([True], ~tied))
+    new_index = np.cumsum(keep) - 1
+    cuts = uniq[keep]
+    inv = new_index[inv]
+    return cuts[inv], cuts, inv
 
 
 @dataclass(frozen=True)
@@ -83,6 +104,8 @@ class SurvData:
     weights: NDArray[np.float64]
     strata: NDArray[np.int64]          # 0..n_strata-1, in sorted order of the original labels
     strata_levels: tuple[Any, ...]
+    unique_times: NDArray[np.float64]  # sorted distinct times (after timefix)
+    time_rank: NDArray[np.int64]       # index of each time in unique_times
 
     @property
     def n(self) -> int:
@@ -90,23 +113,26 @@ class SurvData:
 
 
 def encode_groups(values: ArrayLike, name: str) -> tuple[NDArray[np.int64], tuple[Any, ...]]:
-    """Integer codes 0..k-1 for a grouping variable, levels in sorted order (R's factor() order)."""
-    ser = pd.Series(np.asarray(values, dtype=object) if not isinstance(values, pd.Series) else values)
-    if ser.isna().any():
-        raise ValueError(f"{name}: element {int(np.flatnonzero(ser.isna().to_numpy())[0])} is missing")
+    """Integer codes 0..k-1 for a grouping variable, levels in sorted order (R's factor() order).
+
+    Hash-based (``pandas.factorize``), then only the k levels are sorted: fast for text labels.
+    """
+    ser = values if isinstance(values, pd.Series) else pd.Series(np.asarray(values))
     if isinstance(ser.dtype, pd.CategoricalDtype):
-        codes = ser.cat.codes.to_numpy().astype(np.int64)
-        return codes, tuple(ser.cat.categories)
-    levels, codes = _sorted_levels(ser.to_numpy())
-    return codes, levels
-
-
-def _sorted_levels(arr: NDArray[Any]) -> tuple[tuple[Any, ...], NDArray[np.int64]]:
+        if ser.isna().any():
+            raise ValueError(f"{name}: element {int(np.flatnonzero(ser.isna().to_numpy())[0])} is missing")
+        return ser.cat.codes.to_numpy().astype(np.int64), tuple(ser.cat.categories)
+    codes, uniques = pd.factorize(ser, use_na_sentinel=True)
+    if (codes < 0).any():
+        raise ValueError(f"{name}: element {int(np.flatnonzero(codes < 0)[0])} is missing")
+    levels = np.asarray(uniques)
     try:
-        levels, codes = np.unique(arr, return_inverse=True)
-    except TypeError:   # mixed types: sort by string form
-        levels, codes = np.unique(arr.astype(str), return_inverse=True)
-    return tuple(v.item() if hasattr(v, "item") else v for v in levels), codes.astype(np.int64)
+        order = np.argsort(levels, kind="stable")
+    except TypeError:                      # mixed types: sort by string form
+        order = np.argsort(levels.astype(str), kind="stable")
+    remap = np.empty(order.size, dtype=np.int64)
+    remap[order] = np.arange(order.size)
+    return remap[codes], tuple(v.item() if hasattr(v, "item") else v for v in levels[order])
 
 
 def check_surv(time: ArrayLike, event: ArrayLike, *, weights: ArrayLike | None = None,
@@ -148,17 +174,7 @@ def check_surv(time: ArrayLike, event: ArrayLike, *, weights: ArrayLike | None =
         codes, levels = encode_groups(strata, "strata")
         if codes.size != n:
             raise ValueError(f"strata: length {codes.size} differs from time ({n})")
+    uniq, inv = unique_inverse(t)
     if timefix:
-        t = aeq_times(t)
-    return SurvData(t, d, w, codes, levels)
-
-
-def reverse_cumsum_within(values: NDArray[np.float64], stratum_end: NDArray[np.int64]) -> NDArray[np.float64]:
-    """For rows sorted by stratum, sum of ``values[i:stratum_end[i]]`` for every row i (vectorised).
-
-    ``values`` may be 1-D or 2-D (rows = subjects). ``stratum_end[i]`` is one past the last row of i's stratum.
-    """
-    rc = np.cumsum(values[::-1], axis=0)[::-1]
-    pad = np.zeros((1,) + values.shape[1:])
-    rc = np.concatenate((rc, pad), axis=0)
-    return rc[: values.shape[0]] - rc[stratum_end]
+        t, uniq, inv = _aeq(t, uniq, inv)
+    return SurvData(t, d, w, codes, levels, uniq, inv)

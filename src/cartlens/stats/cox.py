@@ -25,7 +25,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
-from scipy import stats
+from scipy import special
 
 from cartlens.stats import _cox_engine as eng
 from cartlens.stats._surv_data import as_float_vector, check_surv, encode_groups
@@ -39,7 +39,7 @@ class CoxConvergenceWarning(UserWarning):
 
 
 def _chi2_test(stat: float, df: int) -> dict[str, float]:
-    return {"chisq": float(stat), "df": int(df), "p": float(stats.chi2.sf(stat, df))}
+    return {"chisq": float(stat), "df": int(df), "p": float(special.chdtrc(df, stat))}
 
 
 @dataclass(frozen=True, eq=False)
@@ -89,13 +89,13 @@ class CoxResult:
 
     @property
     def p(self) -> np.ndarray:
-        return 2.0 * stats.norm.sf(np.abs(self.z))
+        return 2.0 * special.ndtr(-np.abs(self.z))
 
     def hr_ci(self, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
         """Hazard-ratio confidence limits ``exp(beta -/+ z se)`` (R summary(coxph), conf.int=level)."""
         if not 0.0 < level < 1.0:
             raise ValueError(f"level must be in (0, 1), got {level!r}")
-        q = stats.norm.ppf(1 - (1 - level) / 2)
+        q = special.ndtri(1 - (1 - level) / 2)
         with np.errstate(over="ignore"):          # infinite coefficients give inf limits (JSON null)
             return np.exp(self.coef - q * self.se), np.exp(self.coef + q * self.se)
 

@@ -32,11 +32,11 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
-from scipy import stats
+from scipy import special
 
-from cartlens.stats._surv_data import AEQ_TOLERANCE, as_float_vector, check_surv
+from cartlens.stats._surv_data import AEQ_TOLERANCE, as_float_vector, check_surv, encode_groups
 
-__all__ = ["KMResult", "LandmarkResult", "kaplan_meier", "landmark", "reverse_km_median_followup"]
+__all__ = ["KMResult", "LandmarkResult", "kaplan_meier", "km_by_group", "landmark", "reverse_km_median_followup"]
 
 ConfType = Literal["log", "log-log", "plain"]
 _CONF_TYPES = ("log", "log-log", "plain")
@@ -49,7 +49,7 @@ def _none(value: float) -> float | None:
 def confint(surv: NDArray[np.float64], std_err: NDArray[np.float64], conf_type: str,
             conf_level: float) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Pointwise limits from S and the log-scale s.e., as R ``survival:::survfit_confint`` (nan = R's NA)."""
-    z = stats.norm.ppf(1 - (1 - conf_level) / 2)
+    z = special.ndtri(1 - (1 - conf_level) / 2)
     with np.errstate(divide="ignore", invalid="ignore"):
         if conf_type == "plain":
             half = std_err * surv * z
@@ -228,18 +228,52 @@ def kaplan_meier(time: ArrayLike, event: ArrayLike, *, conf_type: ConfType = "lo
     if not 0.0 < conf_level < 1.0:
         raise ValueError(f"conf_level must be in (0, 1), got {conf_level!r}")
     sd = check_surv(time, event, weights=weights, timefix=timefix)
-    times, inv = np.unique(sd.time, return_inverse=True)
-    ev_w = np.bincount(inv, weights=sd.weights * sd.event, minlength=times.size)
-    ce_w = np.bincount(inv, weights=sd.weights * ~sd.event, minlength=times.size)
-    at_time = np.bincount(inv, weights=sd.weights, minlength=times.size)
+    return _km_from_ranks(sd.unique_times, sd.time_rank, sd.event, sd.weights, conf_type, conf_level)
+
+
+def _km_from_ranks(times: NDArray[np.float64], rank: NDArray[np.int64], event: NDArray[np.bool_],
+                   weights: NDArray[np.float64], conf_type: str, conf_level: float) -> KMResult:
+    """KM from checked data given as indices into sorted distinct ``times`` (which may include unused times)."""
+    m = times.size
+    ev_w = np.bincount(rank, weights=weights * event, minlength=m)
+    ce_w = np.bincount(rank, weights=weights * ~event, minlength=m)
+    at_time = np.bincount(rank, weights=weights, minlength=m)
+    used = at_time > 0
+    if not used.all():
+        times, ev_w, ce_w, at_time = times[used], ev_w[used], ce_w[used], at_time[used]
     n_risk = np.cumsum(at_time[::-1])[::-1]
     with np.errstate(divide="ignore", invalid="ignore"):
         surv = np.cumprod(1.0 - ev_w / n_risk)
         inc = np.where(ev_w > 0, ev_w / (n_risk * (n_risk - ev_w)), 0.0)
     std_err = np.sqrt(np.cumsum(inc))
     lower, upper = confint(surv, std_err, conf_type, conf_level)
-    return KMResult(times, n_risk, ev_w, ce_w, surv, std_err, lower, upper, sd.n, float(ev_w.sum()),
+    return KMResult(times, n_risk, ev_w, ce_w, surv, std_err, lower, upper, int(rank.size), float(ev_w.sum()),
                     conf_type, conf_level)
+
+
+def km_by_group(time: ArrayLike, event: ArrayLike, group: ArrayLike | None = None, *, conf_type: ConfType = "log",
+                conf_level: float = 0.95, timefix: bool = True) -> dict[Any, KMResult]:
+    """One Kaplan-Meier curve per level of ``group`` (sorted levels, R's factor order; key "all" without group).
+
+    As R ``survfit(Surv(time, event) ~ group)``: each curve is estimated on its own rows; ``timefix`` is applied
+    to all times together first, as R does on the whole model frame.
+    """
+    if conf_type not in _CONF_TYPES:
+        raise ValueError(f"conf_type must be one of {_CONF_TYPES}, got {conf_type!r}")
+    if not 0.0 < conf_level < 1.0:
+        raise ValueError(f"conf_level must be in (0, 1), got {conf_level!r}")
+    sd = check_surv(time, event, timefix=timefix)
+    if group is None:
+        return {"all": _km_from_ranks(sd.unique_times, sd.time_rank, sd.event, sd.weights, conf_type, conf_level)}
+    codes, levels = encode_groups(group, "group")
+    if codes.size != sd.n:
+        raise ValueError(f"group: length {codes.size} differs from time ({sd.n})")
+    out = {}
+    for k, level in enumerate(levels):          # loop over groups, not subjects
+        rows = codes == k
+        out[level] = _km_from_ranks(sd.unique_times, sd.time_rank[rows], sd.event[rows], sd.weights[rows],
+                                    conf_type, conf_level)
+    return out
 
 
 def reverse_km_median_followup(time: ArrayLike, event: ArrayLike, *, conf_type: ConfType = "log",

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
-from scipy import stats
+from scipy import special
 
 from cartlens.stats._surv_data import check_surv, encode_groups
 
@@ -101,21 +101,21 @@ def survdiff(time: ArrayLike, event: ArrayLike, group: ArrayLike, *, strata: Arr
     k = len(levels)
     if k < 2:
         raise ValueError("group: there is only 1 group")
-    order = np.lexsort((sd.time, sd.strata))
-    t, d, s, gg = sd.time[order], sd.event[order], sd.strata[order], g[order]
-    new = np.concatenate(([True], (t[1:] != t[:-1]) | (s[1:] != s[:-1])))
-    block = np.cumsum(new) - 1
-    nb = int(block[-1]) + 1
-    cell = block * k + gg
+    # (stratum, time) blocks in sorted order, without reordering the data
+    trank = sd.time_rank
+    if len(sd.strata_levels) > 1:
+        block_key, block = np.unique(sd.strata * (int(trank.max()) + 1) + trank, return_inverse=True)
+        bstrat = block_key // (int(trank.max()) + 1)
+    else:
+        block, bstrat = trank, np.zeros(int(trank.max()) + 1, dtype=np.int64)
+    nb = bstrat.size
+    cell = block * k + g
     at = np.bincount(cell, minlength=nb * k).reshape(nb, k).astype(float)
-    dg = np.bincount(cell[d], minlength=nb * k).reshape(nb, k).astype(float)
-    bstrat = s[new]
-    # number at risk: reverse cumulative sum within stratum
-    rc = np.cumsum(at[::-1], axis=0)[::-1]
-    last = np.r_[np.flatnonzero(np.diff(bstrat)) + 1, nb]
-    end_of = last[np.searchsorted(last, np.arange(nb), side="right")]
-    rc = np.vstack((rc, np.zeros((1, k))))
-    n_gj = rc[:nb] - rc[end_of]
+    dg = np.bincount(cell[sd.event], minlength=nb * k).reshape(nb, k).astype(float)
+    n_gj = np.empty_like(at)            # number at risk: reverse cumulative sum within stratum
+    bounds = np.r_[0, np.flatnonzero(np.diff(bstrat)) + 1, nb]
+    for lo, hi in zip(bounds[:-1], bounds[1:]):       # loop over strata only
+        n_gj[lo:hi] = np.cumsum(at[lo:hi][::-1], axis=0)[::-1]
     n_j, d_j = n_gj.sum(axis=1), dg.sum(axis=1)
     w = _km_left_weights(bstrat, n_j, d_j, rho)
     ev = d_j > 0
@@ -133,6 +133,6 @@ def survdiff(time: ArrayLike, event: ArrayLike, group: ArrayLike, *, strata: Arr
         keep = use[1:]
         oe = (observed - expected)[keep]
         chisq = float(oe @ np.linalg.lstsq(var[np.ix_(keep, keep)], oe, rcond=None)[0])
-    p = float(stats.chi2.sf(chisq, df)) if df > 0 else float("nan")
+    p = float(special.chdtrc(df, chisq)) if df > 0 else float("nan")
     n_per = np.bincount(g, minlength=k).astype(float)
     return LogrankResult(levels, n_per, observed, expected, var, chisq, df, p, float(rho))
