@@ -66,7 +66,8 @@ def convert_labs(raw: RawTable, parsed: pd.DataFrame, issues: Issues, *, accept_
             marks[pos] = None
     analytes = out["analyte"].tolist() if "analyte" in out else [None] * len(out)
     uln = out["uln"].to_numpy(dtype=float) if "uln" in out else np.full(len(out), np.nan)
-    warnings = [w or None for w in out["warning"].tolist()] if "warning" in out else [None] * len(out)
+    warnings: list[str | None] = ([w or None for w in out["warning"].tolist()] if "warning" in out
+                                  else [None] * len(out))
     numbers = values.to_numpy(dtype=float)
     new_value = np.full(len(out), np.nan)
     new_uln = np.full(len(out), np.nan)

@@ -165,7 +165,8 @@ def _patient_rules(raw: RawTable, table: pd.DataFrame, issues: Issues) -> None:
         problems += check_event("os", v["os_days"], v["os_event"])  # type: ignore[arg-type]
         for column, message in problems:
             issues.follow_up(raw.file, raw.rows[pos], column, message)
-        if v["pfs_days"] is not None and v["os_days"] is not None and v["pfs_days"] > v["os_days"]:
+        pfs, os_ = v["pfs_days"], v["os_days"]
+        if isinstance(pfs, float) and isinstance(os_, float) and pfs > os_:
             issues.warn(raw.file, raw.rows[pos], "pfs_days", "pfs_days is longer than os_days")
 
 

@@ -74,7 +74,7 @@ def _raise_first(problems: list[tuple[str, str]]) -> None:
 def _clean(row: Mapping[str, Any], names: list[str]) -> dict[str, Any]:
     out = {}
     for name in names:
-        value = row.get(name)
+        value: Any = row.get(name)
         if _missing(value):
             value = None
         elif hasattr(value, "item"):

@@ -202,9 +202,11 @@ class Store:
     def _write(self, conn: Connection, diffs: dict[str, TableDiff], orphans: pd.DataFrame, batch: ImportBatch,
                user: str, reason: str | None, summary: ImportSummary) -> int:
         now = datetime.now(UTC)
-        import_id = conn.execute(insert(imports).values(
+        key = conn.execute(insert(imports).values(
             at=now, user=user, reason=reason, inserted=sum(summary.inserted.values()),
-            updated=sum(summary.updated.values()), deleted=sum(summary.deleted.values()))).inserted_primary_key[0]
+            updated=sum(summary.updated.values()), deleted=sum(summary.deleted.values()))).inserted_primary_key
+        assert key is not None
+        import_id = key[0]
         if batch.source_hashes:
             conn.execute(insert(import_files), [{"import_id": import_id, "file_name": f, "sha256": h}
                                                 for f, h in sorted(batch.source_hashes.items())])
