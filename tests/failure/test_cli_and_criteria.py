@@ -6,14 +6,13 @@ import json
 from pathlib import Path
 
 import pandas as pd
+from failure_builders import les, scan, tables
+from test_scenarios import p1_tables
 from typer.testing import CliRunner
 
 from cartlens.cli import app
 from cartlens.failure import analyse_by_criterion
 from cartlens.io import write_data_dir
-
-from failure_builders import les, scan, tables
-from test_scenarios import p1_tables
 
 
 def metabolic_only() -> dict:

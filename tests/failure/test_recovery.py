@@ -6,10 +6,9 @@ import json
 
 import numpy as np
 import pytest
+from failure_sim import PLANTED_OR, cohort
 
 from cartlens.failure import analyse
-
-from failure_sim import PLANTED_OR, cohort
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +82,6 @@ def test_patient_level_km_medians_follow_r_midpoint_rule() -> None:
     """Two groups of two patients, all progressing: 'yes' at days 10 and 30, 'no' at 100 and 200.
     KM: S = 0.5 exactly after the first event, so R's median is the midpoint to the next event time:
     (10 + 30) / 2 = 20 and (100 + 200) / 2 = 150 days."""
-    import pandas as pd
 
     from failure_builders import les, scan, tables
 

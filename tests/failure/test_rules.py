@@ -8,12 +8,11 @@ from decimal import Decimal as D
 import numpy as np
 import pandas as pd
 import pytest
+from failure_builders import les, scan, tables
 
 from cartlens.failure import FailureInputError, LesionMask, analyse
 from cartlens.failure.local import Size, pd_single_lesion
 from cartlens.failure.patterns import FailureOptions, patient_pattern, timing
-
-from failure_builders import les, scan, tables
 
 
 def simple(fu_rows: list[dict], bl_rows: list[dict] | None = None, days=(30, 90), **scan_kw) -> dict:
@@ -36,10 +35,10 @@ def test_registry_cut_points_are_inclusive_and_exact() -> None:
     assert set(reg.index) == {"B50", "B49", "SMALL", "SPL", "WAL", "LIV"}     # DS X and absent are not disease
     assert reg.loc["B50", "bulky_5cm"] and reg.loc["B50", "suv_ge10"]           # 5.0 >= 5.0; 10.0 >= 10.0
     assert not reg.loc["B49", "bulky_5cm"] and not reg.loc["B49", "suv_ge10"]
-    assert reg.loc["SMALL", "bulky_5cm"] == False and pd.isna(reg.loc["SMALL", "suv_ge10"])  # noqa: E712
+    assert reg.loc["SMALL", "bulky_5cm"] == False and pd.isna(reg.loc["SMALL", "suv_ge10"])
     # Lugano staging: spleen and Waldeyer's ring are nodal whatever the nodal column says; liver is extranodal
-    assert reg.loc["SPL", "extranodal"] == False and reg.loc["WAL", "extranodal"] == False  # noqa: E712
-    assert reg.loc["LIV", "extranodal"] == True  # noqa: E712
+    assert reg.loc["SPL", "extranodal"] == False and reg.loc["WAL", "extranodal"] == False
+    assert reg.loc["LIV", "extranodal"] == True
 
 
 # ---------------------------------------------------------------- L-PD-LES (§2.2 b) ---
@@ -52,7 +51,7 @@ def test_l_pd_les_at_exactly_half_a_centimetre() -> None:
     assert not pd_single_lesion(Size(D("3.4"), D("2.5")), D("2.5"), D("2.0"), D("5.0"))
     assert pd_single_lesion(Size(D("3.5"), D("2.5")), D("2.5"), D("2.0"), D("5.0"))
     # LDi must exceed 1.5 cm (strict): 1.5 x 1.5 from 0 (resolved) is not PD
-    assert not pd_single_lesion(Size(D("1.5"), D("1.5")), D("0"), D("0"), D("0"))
+    assert not pd_single_lesion(Size(D("1.5"), D("1.5")), D(0), D(0), D(0))
 
 
 def test_anatomic_progression_without_pet_fails_the_lesion_refractory() -> None:
@@ -67,7 +66,7 @@ def test_anatomic_progression_without_pet_fails_the_lesion_refractory() -> None:
 
 def test_regrowth_of_resolved_extranodal_lesion_needs_more_than_1cm() -> None:
     bl = [les("P", "BL", "L", "lung", ldi=2.0, sdi=1.5, suv=8)]
-    grow = lambda ldi: simple([les("P", "FU1", "L", "lung", state="absent"),  # noqa: E731
+    grow = lambda ldi: simple([les("P", "FU1", "L", "lung", state="absent"),
                                les("P", "FU2", "L", "lung", ldi=ldi, sdi=0.8)], bl)
     assert analyse(grow(1.1), fit_models=False).registry.iloc[0]["failure_mode"] == "regrowth"
     assert not analyse(grow(1.0), fit_models=False).registry.iloc[0]["failed"]      # A13: > 1.0 cm
@@ -261,3 +260,16 @@ def test_unequivocal_nontarget_progression_is_local_and_flagged() -> None:
     nt = res.failure_lesions.set_index("lesion_id").loc["nontarget"]
     assert nt["class"] == "local" and nt["needs_review"] and nt["linked_index_ids"] == ()
     assert res.patients.iloc[0]["pattern"] == "strictly_local" and not res.registry.iloc[0]["failed"]
+
+
+def test_unmeasurable_baseline_starts_the_nadir_at_the_first_measurement() -> None:
+    """Baseline not evaluable: the nadir starts at FU1 (2.0 x 1.5); FU2 3.1 x 2.0 grows LDi +1.1 >= 0.5
+    (nadir LDi 2.0 <= 2 cm), PPD 6.2 >= 1.5 x 3.0 -> L-PD-LES. And the patient without a baseline scan
+    is reported by count."""
+    bl = [les("P", "BL", "A", "axillary", state="not_evaluable", ds="5", suv=12)]
+    t = simple([les("P", "FU1", "A", "axillary", ldi=2.0, sdi=1.5, ds="4"),
+                les("P", "FU2", "A", "axillary", ldi=3.1, sdi=2.0, ds="4")], bl)
+    t["scans"] = pd.concat([t["scans"], pd.DataFrame([scan("Q", "FU1", 30)])], ignore_index=True)
+    res = analyse(t, fit_models=False)
+    assert "anatomic" in res.registry.iloc[0]["failure_mode"]
+    assert res.messages == ("1 patient(s) without a scan at day <= 0 (no index lesions) were left out",)

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from failure_builders import les, scan, tables
 
 from cartlens.failure import LesionMask, analyse
-
-from failure_builders import les, scan, tables
 
 GRID = (40, 40, 40)
 

@@ -82,7 +82,7 @@ def failure_command(
             typer.echo(f"\n== {name} ==")
             typer.echo(frame.drop(columns=[c for c in ("or", "or_lower", "or_upper", "p_value") if c in frame],
                                   errors="ignore").to_string(index=False))
-    for msg in res.models.get("messages", []):
+    for msg in (*res.messages, *res.models.get("messages", [])):
         typer.echo(f"note: {msg}", err=True)
 
 

@@ -72,8 +72,7 @@ def ds(value: object) -> str | None:
     if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
         return None
     text = str(value).strip().upper()
-    if text.endswith(".0"):
-        text = text[:-2]
+    text = text.removesuffix(".0")
     if text == "":
         return None
     if text not in ("1", "2", "3", "4", "5", "X"):
@@ -145,7 +144,7 @@ def normalise(tables: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     scans["marrow"] = _parse(scans, "scans", "marrow", _enum(("not_involved", "reactive", "suspected",
                                                             "involved")), problems)
     dup = scans.duplicated(["centre", "patient_id", "scan_id"])
-    for i in np.flatnonzero(dup):
+    for i in map(int, np.flatnonzero(dup)):
         problems.append(f"scans:{i + 2}:scan_id: duplicate scan {scans.loc[i, 'scan_id']!r} for this patient")
     lesions = _key_cols(lesions)
     lesions["scan_id"] = lesions["scan_id"].astype(str)
@@ -170,7 +169,7 @@ def normalise(tables: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
         if key not in known:
             problems.append(f"lesions:{i + 2}:scan_id: scan {key[2]!r} of this patient is not in scans")
     dup = lesions.duplicated(["centre", "patient_id", "scan_id", "lesion_id"])
-    for i in np.flatnonzero(dup):
+    for i in map(int, np.flatnonzero(dup)):
         problems.append(f"lesions:{i + 2}:lesion_id: duplicate lesion row for this scan")
     if therapy is None:
         therapy = pd.DataFrame(columns=["patient_id", "centre", "day", "type", "lesion_id"])

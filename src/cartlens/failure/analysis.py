@@ -17,7 +17,7 @@ import pandas as pd
 
 from cartlens.failure import patterns as pt
 from cartlens.failure._data import normalise
-from cartlens.failure._response import pd_scans
+from cartlens.failure._response import PdScans, pd_scans
 from cartlens.failure.local import censor_days, lesion_course, subtype
 from cartlens.failure.masks import normalise_masks
 from cartlens.failure.overrides import Override, apply_to_record, failed_override, parse_overrides
@@ -40,7 +40,7 @@ def _by(records: Iterable[dict], *keys: str) -> dict[tuple, list[dict]]:
 class _Cohort:
     """The normalised inputs grouped per patient, once."""
 
-    def __init__(self, norm: dict, registry: pd.DataFrame, course: pd.DataFrame, pd_set: set,
+    def __init__(self, norm: dict, registry: pd.DataFrame, course: pd.DataFrame, pd_set: PdScans,
                  pcensor: dict) -> None:
         self.base = baseline_scans(norm["scans"]).to_dict("records")
         scans = sorted(norm["scans"].to_dict("records"), key=lambda r: float(r["day"]))
@@ -218,7 +218,24 @@ def analyse(tables: Mapping[str, pd.DataFrame], *, criterion: str = "lugano", ma
     lesion_frame = registry.merge(index_out, on=["centre", "patient_id", "lesion_id"], how="left")
     models = fit_lesion_models(lesion_frame, norm["patients"]) if fit_models else {}
     return FailureResult(criterion=criterion, options=opts, registry=lesion_frame, course=course,
-                         failure_lesions=records, patients=patients, models=models, pd_source=source)
+                         failure_lesions=records, patients=patients, models=models, pd_source=source,
+                         messages=_messages(norm, cohort, records))
+
+
+def _messages(norm: dict, cohort: _Cohort, records: pd.DataFrame) -> tuple[str, ...]:
+    """Problems that do not stop the analysis, as counts (never identifiers)."""
+    out = []
+    with_base = {(b["centre"], b["patient_id"]) for b in cohort.base}
+    no_base = {k for k in cohort.scans if k not in with_base}
+    if no_base:
+        out.append(f"{len(no_base)} patient(s) without a scan at day <= 0 (no index lesions) were left out")
+    no_index = [k for k in with_base if k not in cohort.index]
+    if no_index:
+        out.append(f"{len(no_index)} patient(s) without any index lesion on the baseline scan")
+    if len(records) and records["needs_review"].astype(bool).any():
+        out.append(f"{int(records['needs_review'].astype(bool).sum())} failure lesion(s) need reader review "
+                   "(same station without geometry, or non-target progression)")
+    return tuple(out)
 
 
 def analyse_by_criterion(tables: Mapping[str, pd.DataFrame], *,

@@ -68,7 +68,7 @@ def model_frame(lesions: pd.DataFrame, patients: pd.DataFrame) -> pd.DataFrame:
 def rcs_basis(x: np.ndarray, knots: np.ndarray) -> np.ndarray:
     """Restricted cubic spline non-linear term for 3 knots (Harrell 2015 §2.4.5, norm 2 as rms)."""
     k1, k2, k3 = knots
-    pos = lambda u: np.clip(u, 0, None) ** 3  # noqa: E731
+    pos = lambda u: np.clip(u, 0, None) ** 3
     return (pos(x - k1) - pos(x - k2) * (k3 - k1) / (k3 - k2) + pos(x - k3) * (k2 - k1) / (k3 - k2)) / (k3 - k1) ** 2
 
 
@@ -154,7 +154,7 @@ def _patient_level(df: pd.DataFrame, patients: pd.DataFrame, messages: list[str]
                                     any_bulky=("bulky_5cm", "max"))
     keyed = patients.assign(patient=patients["centre"].astype(str) + "|" + patients["patient_id"].astype(str))
     data = keyed.merge(per, left_on="patient", right_index=True, how="inner")
-    out: dict[str, Any] = {"n_patients": int(len(data)), "any_high_risk_n": int(data["any_high_risk"].sum())}
+    out: dict[str, Any] = {"n_patients": len(data), "any_high_risk_n": int(data["any_high_risk"].sum())}
     for end in ("pfs", "os"):
         t, e = f"{end}_days", f"{end}_event"
         if t not in data.columns or e not in data.columns:
@@ -195,7 +195,7 @@ def fit_lesion_models(lesions: pd.DataFrame, patients_in: pd.DataFrame) -> dict:
     if epv < EPV_MIN:
         messages.append(f"events per variable {epv:.1f} < {EPV_MIN}: the multivariable model may be unstable")
     out: dict[str, Any] = {
-        "n_lesions": int(len(df)), "n_patients": int(df["patient"].nunique()), "n_events": n_events,
+        "n_lesions": len(df), "n_patients": int(df["patient"].nunique()), "n_events": n_events,
         "n_patients_with_events": pts_events, "epv": epv, "epv_warning": epv < EPV_MIN,
         "gee_univariable": {f: _gee(df, [f], "failed", f"univariable {f}", messages) for f in FACTORS},
         "gee_multivariable": _gee(df, list(FACTORS), "failed", "multivariable GEE", messages),

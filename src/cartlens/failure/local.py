@@ -90,7 +90,9 @@ def _regrown(row: Mapping, now: Size, extranodal: bool | None) -> bool:
 def _one_lesion(index: dict, rows: dict[str, dict], followups: list[dict], base_row: dict) -> list[dict]:
     """The course of one index lesion over the patient's follow-up scans."""
     base = size_of(base_row)
-    n_ldi = n_sdi = n_ppd = None
+    n_ldi: Decimal | None = None
+    n_sdi: Decimal | None = None
+    n_ppd: Decimal | None = None
     if base is not None:
         n_ldi, n_sdi, n_ppd = base.ldi, base.sdi, base.ppd
     was_clear = resolved = False
@@ -107,7 +109,7 @@ def _one_lesion(index: dict, rows: dict[str, dict], followups: list[dict], base_
         if row is not None and rec["excluded"] is None:
             avid = row["deauville"] in AVID
             rec["metabolic"] = avid and (row["uptake_vs_baseline"] == "increased" or was_clear)
-            if now is not None and n_ppd is not None:
+            if now is not None and n_ldi is not None and n_sdi is not None and n_ppd is not None:
                 rec["anatomic"] = row["state"] == "measured" and pd_single_lesion(now, n_ldi, n_sdi, n_ppd)
                 rec["regrowth"] = resolved and _regrown(row, now, index["extranodal"])
         rec["progressing"] = rec["metabolic"] or rec["anatomic"] or rec["regrowth"]
@@ -118,8 +120,10 @@ def _one_lesion(index: dict, rows: dict[str, dict], followups: list[dict], base_
         if row is not None and rec["excluded"] is None:
             was_clear = was_clear or rec["clear"]
             resolved = resolved or row["state"] == "absent"
-        if now is not None:
-            n_ldi, n_sdi, n_ppd = min(n_ldi, now.ldi), min(n_sdi, now.sdi), min(n_ppd, now.ppd)
+        if now is not None:                       # running nadir; starts here when baseline had no size
+            n_ldi = now.ldi if n_ldi is None else min(n_ldi, now.ldi)
+            n_sdi = now.sdi if n_sdi is None else min(n_sdi, now.sdi)
+            n_ppd = now.ppd if n_ppd is None else min(n_ppd, now.ppd)
             resolved = resolved or n_ppd == 0
     return out
 

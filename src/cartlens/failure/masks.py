@@ -61,7 +61,8 @@ class LesionMask:
         idx = np.argwhere(self.array)
         if idx.size == 0:
             return None
-        return tuple(float(o + s * c) for o, s, c in zip(self.origin_mm, self.spacing_mm, idx.mean(axis=0)))
+        x, y, z = (float(o + s * c) for o, s, c in zip(self.origin_mm, self.spacing_mm, idx.mean(axis=0)))
+        return x, y, z
 
 
 def normalise_masks(masks: Mapping | None) -> dict[MaskKey, LesionMask]:

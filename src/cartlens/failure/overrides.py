@@ -13,6 +13,7 @@ An override is one record (dict or DataFrame row) with
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -43,7 +44,7 @@ class Override:
 
 
 def _text(v: object) -> str | None:
-    if v is None or (isinstance(v, float) and v != v) or str(v).strip() == "":
+    if v is None or (isinstance(v, float) and math.isnan(v)) or str(v).strip() == "":
         return None
     return str(v).strip()
 

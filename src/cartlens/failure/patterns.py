@@ -31,15 +31,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
-import pandas as pd
-
 from cartlens.failure.masks import LesionMask, MaskKey, find_mask, overlap_and_distance
-from cartlens.failure.registry import excluded_reason
+from cartlens.failure.registry import centroid, excluded_reason
 
 LOCAL, ADJACENT, DE_NOVO = "local", "adjacent", "de_novo"
 ORGAN_SITES = frozenset({"spleen", "liver", "bone_marrow"})
 MARROW_POSITIVE = ("suspected", "involved")
-SPLENOMEGALY_CM = Decimal("13")
+SPLENOMEGALY_CM = Decimal(13)
 
 
 @dataclass(frozen=True)
@@ -165,10 +163,7 @@ def _by_centroid(ctx: PatientContext, site: str, centre_mm: tuple[float, float, 
 def _centroid_of(row: Mapping | None, mask: LesionMask | None) -> tuple[float, float, float] | None:
     if mask is not None:
         return mask.centroid_mm()
-    if row is None:
-        return None
-    xyz = [row.get(f"centroid_{a}_mm") for a in "xyz"]
-    return None if any(v is None for v in xyz) else tuple(float(v) for v in xyz)  # type: ignore[return-value]
+    return None if row is None else centroid(row)
 
 
 def classify_new(ctx: PatientContext, scan_id: str, day: Decimal, lesion_id: str, site: str,

@@ -69,9 +69,12 @@ def _bridging_systemic(patients: pd.DataFrame) -> dict[tuple[str, str], bool | N
     return out
 
 
-def _centroid(row: Mapping) -> tuple[float, float, float] | None:
-    xyz = [row.get(f"centroid_{a}_mm") for a in "xyz"]
-    return None if any(v is None for v in xyz) else tuple(float(v) for v in xyz)  # type: ignore[return-value]
+def centroid(row: Mapping) -> tuple[float, float, float] | None:
+    """The lesion centre (mm, baseline frame) from the optional centroid columns; None if any is missing."""
+    x, y, z = (row.get(f"centroid_{a}_mm") for a in "xyz")
+    if x is None or y is None or z is None:
+        return None
+    return float(x), float(y), float(z)
 
 
 def build_registry(scans: pd.DataFrame, lesions: pd.DataFrame, patients: pd.DataFrame) -> pd.DataFrame:
@@ -102,6 +105,6 @@ def build_registry(scans: pd.DataFrame, lesions: pd.DataFrame, patients: pd.Data
             "ldi_cm": ldi, "sdi_cm": les["sdi_cm"], "bulky_5cm": bulky, "suvmax": suv,
             "suv_ge10": None if suv is None else suv >= SUV_HIGH, "deauville": les["deauville"],
             "volume_ml": les["volume_ml"], "bridging_rt": les["bridging_rt"],
-            "bridging_systemic": systemic.get(key), "centroid_mm": _centroid(les),
+            "bridging_systemic": systemic.get(key), "centroid_mm": centroid(les),
         })
     return pd.DataFrame(rows, columns=list(REGISTRY_COLUMNS))

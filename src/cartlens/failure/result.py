@@ -41,7 +41,7 @@ def jsonable(value: Any) -> Any:
 
 
 def _or_row(fit: Any, term: str) -> dict[str, float | None]:
-    empty = {"or": None, "or_lower": None, "or_upper": None, "p": None}
+    empty: dict[str, float | None] = {"or": None, "or_lower": None, "or_upper": None, "p": None}
     if fit is None or term not in getattr(fit, "terms", ()):
         return empty
     row = fit.to_dict()["terms"][term]
@@ -70,7 +70,9 @@ class FailureResult:
     models : dict
         Output of :func:`cartlens.failure.lesion_model.fit_lesion_models`.
     pd_source : str
-        Where the PD calls came from (response table, response engine, interim adapter).
+        Where the PD calls came from (response table or response engine).
+    messages : tuple of str
+        Data problems that did not stop the analysis (counts only, no identifiers).
     """
 
     criterion: str
@@ -81,6 +83,7 @@ class FailureResult:
     patients: pd.DataFrame
     models: dict[str, Any] = field(default_factory=dict)
     pd_source: str = ""
+    messages: tuple[str, ...] = ()
 
     # ------------------------------------------------------------------ JSON ---
     def _summary_counts(self, col: str = "pattern") -> dict[str, int]:
@@ -97,10 +100,10 @@ class FailureResult:
         pts = self.patients
         with_pd = pts[pts["first_pd_scan_id"].notna()] if len(pts) else pts
         n = main["patients_with_pd"]
-        mixed_resp = int((with_pd["mixed_response"] == True).sum()) if n else 0  # noqa: E712
+        mixed_resp = int((with_pd["mixed_response"] == True).sum()) if n else 0
         pct = {f"{k}_pct": (100.0 * v / n if n else None) for k, v in main.items() if k != "patients_with_pd"}
         return {**main, **pct, "mixed_response": mixed_resp, "mixed_response_pct": 100.0 * mixed_resp / n if n else None,
-                "n_patients": int(len(pts)), "n_index_lesions": int(len(self.registry)),
+                "n_patients": len(pts), "n_index_lesions": len(self.registry),
                 "n_index_lesions_failed": int(self.registry["failed"].sum()) if len(self.registry) else 0,
                 "sensitivity_adjacent_as_local": self._summary_counts("pattern_sensitivity")}
 
@@ -134,6 +137,7 @@ class FailureResult:
                for _, r in self.patients.iterrows()]
         mv = self.models.get("gee_multivariable")
         body = {"criterion": self.criterion, "margin_mm": self.options.margin_mm, "pd_source": self.pd_source,
+                "messages": list(self.messages),
                 "patients": pts, "lesions": self._lesion_items(), "summary": self.summary_dict(),
                 "model": {k: _or_row(mv, k) for k in MODEL_KEYS},
                 "model_univariable": {k: _or_row(self.models.get("gee_univariable", {}).get(k), k) for k in MODEL_KEYS},

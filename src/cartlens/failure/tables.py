@@ -54,7 +54,7 @@ def lesion_table(res: FailureResult) -> pd.DataFrame:
     out["Failure rate (%)"] = [100.0 * f / n if n else None for f, n in zip(out["Failed"], out["Index lesions"])]
     fl = res.failure_lesions
     live = fl[fl["excluded"].isna()] if len(fl) else fl
-    out.attrs["failing_lesions_at_pd"] = int(len(live))
+    out.attrs["failing_lesions_at_pd"] = len(live)
     return out
 
 
