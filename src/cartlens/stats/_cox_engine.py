@@ -59,7 +59,7 @@ def build_design(time: FloatArray, event: NDArray[np.bool_], x: FloatArray, weig
     t, d, w, s = time[order], event[order], weight[order], strata[order]
     xs = x[order]
     # R centres a column unless all its values are in {-1, 0, 1} (coxph(nocenter = c(-1, 0, 1))).
-    zero_one = np.all(np.isin(xs, (-1.0, 0.0, 1.0)), axis=0)
+    zero_one = np.all((xs == 0.0) | (xs == 1.0) | (xs == -1.0), axis=0)
     means = np.where(zero_one, 0.0, (w @ xs) / w.sum())
     xs = xs - means
     new_stratum = np.concatenate(([True], s[1:] != s[:-1]))
@@ -197,6 +197,12 @@ def cholesky_rank(info: FloatArray, toler: float = TOLER_CHOL) -> NDArray[np.boo
     m = np.array(info, dtype=float, copy=True)
     p = m.shape[0]
     eps = toler * max(float(np.max(np.diag(m))) if p else 0.0, 0.0)
+    try:                        # fast path: LDL pivots are the squared diagonal of the Cholesky factor
+        pivots = np.diag(np.linalg.cholesky(m)) ** 2
+        if np.all(pivots >= eps) and np.all(np.isfinite(pivots)):
+            return np.zeros(p, dtype=bool)
+    except np.linalg.LinAlgError:
+        pass
     singular = np.zeros(p, dtype=bool)
     for i in range(p):          # loop over covariates (p is small), not subjects
         pivot = m[i, i]
