@@ -72,8 +72,9 @@ def test_batch_resumable(tmp_path: Path) -> None:
     assert scans.loc["S3", "status"].startswith("invalid: missing.nii")
     lesions = pd.read_parquet(tmp_path / "res.lesions.parquet")
     assert sorted(lesions["scan_id"]) == ["S1", "S2"] and set(lesions.columns) >= {"patient_id", "volume_ml", "suvmax"}
-    # re-run: S1, S2 kept, S3 retried (still failing) -> no duplicate rows
-    runner.invoke(app, ["pet", "batch", str(tmp_path / "m.csv"), "--out", str(out), "--workers", "1"])
+    # re-run (in-process): S1, S2 kept, S3 retried (still failing) -> no duplicate rows
+    res = runner.invoke(app, ["pet", "batch", str(tmp_path / "m.csv"), "--out", str(out), "--workers", "0"])
+    assert res.exit_code == 0 and "pet batch: 1/1 scans" in res.stderr
     assert sorted(pd.read_parquet(out)["scan_id"]) == ["S1", "S2", "S3"]
 
 

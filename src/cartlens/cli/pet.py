@@ -101,7 +101,8 @@ def batch_cmd(
     manifest: Annotated[Path, typer.Argument(help="CSV: scan_id and dicom or nifti (+ method, min_volume_ml).")],
     out: Annotated[Path, typer.Option("--out", help="Scan table (parquet); lesions go to OUT.lesions.parquet.")],
     scheduler: Annotated[str | None, typer.Option("--scheduler", help="Address of a running Dask scheduler.")] = None,
-    workers: Annotated[int, typer.Option("--workers", help="Local worker processes without --scheduler.")] = 1,
+    workers: Annotated[int, typer.Option("--workers", help="Local worker processes without --scheduler "
+                                                          "(0: in this process, no Dask).")] = 1,
 ) -> None:
     """Quantify many scans on Dask; resumable (scans already done in OUT are skipped)."""
     from cartlens.pet.batch import lesions_path, pending_rows, read_manifest, run_batch

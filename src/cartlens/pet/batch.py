@@ -79,11 +79,22 @@ def process_scan(row: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, An
 
 def run_batch(rows: Sequence[dict[str, Any]], *, scheduler: str | None = None, workers: int = 1,
               progress: Callable[[int, int], None] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Process manifest rows on Dask; returns (scans, lesions) DataFrames in manifest order."""
-    from dask.distributed import Client, LocalCluster, as_completed
+    """Process manifest rows on Dask; returns (scans, lesions) DataFrames in manifest order.
 
+    ``scheduler``: address of a running Dask scheduler; else a LocalCluster of ``workers`` processes
+    (``workers=0``: run in this process without Dask).
+    """
     if not rows:
         return pd.DataFrame(), pd.DataFrame()
+    if scheduler is None and workers == 0:                 # in this process, no cluster (debugging, tiny jobs)
+        results = []
+        for done, r in enumerate(rows, start=1):
+            results.append(process_scan(dict(r)))
+            if progress is not None:
+                progress(done, len(rows))
+        return _tables(results)
+    from dask.distributed import Client, LocalCluster, as_completed
+
     cluster = None
     if scheduler is None:
         cluster = LocalCluster(n_workers=max(int(workers), 1), threads_per_worker=1, processes=True,
@@ -100,6 +111,10 @@ def run_batch(rows: Sequence[dict[str, Any]], *, scheduler: str | None = None, w
         client.close()
         if cluster is not None:
             cluster.close()
+    return _tables(results)
+
+
+def _tables(results: list[Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
     scans = pd.DataFrame([s for s, _ in results])
     lesions = pd.DataFrame([les for _, ls in results for les in ls])
     return scans, lesions
