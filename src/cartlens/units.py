@@ -46,6 +46,7 @@ __all__ = [
     "check_plausible",
     "convert",
     "factor",
+    "from_canonical",
     "normalise_unit",
     "parse_quantity",
     "units_for",
@@ -127,6 +128,7 @@ _PER_ANALYTE_ALIASES: dict[str, dict[str, str]] = {
 
 _NUMBER = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
 _QUANTITY = re.compile(rf"^\s*(?P<cens><=|>=|[<>≤≥])?\s*(?P<num>{_NUMBER})\s*(?P<unit>\S.*?)?\s*$")
+_POWER_UNIT = re.compile(r"^(?:10\s*[\^*eE]\s*\d+|1)\s*/")   # "10^9/L", "10*3/uL", "1/uL"
 _CENSOR_MAP = {"<": "<", "<=": "<", "≤": "<", ">": ">", ">=": ">", "≥": ">"}
 
 
@@ -198,6 +200,14 @@ def convert(analyte: str, value: float, unit: str) -> float:
     return float(value) * factor(analyte, unit)
 
 
+def from_canonical(analyte: str, value: float, unit: str) -> float:
+    """Express ``value`` (in the canonical unit of ``analyte``) in ``unit``; the inverse of :func:`convert`.
+
+    Example: ``from_canonical("hb", 9.0, "g/L")`` -> 90.0 (for showing a threshold in a lab's own unit).
+    """
+    return float(value) / factor(analyte, unit)
+
+
 def check_plausible(analyte: str, value: float, unit: str) -> None:
     """Raise :class:`UnitError` when ``value`` is implausible in ``unit``, naming the likely intended unit.
 
@@ -261,7 +271,7 @@ def parse_quantity(text: str | float) -> tuple[float, str | None, str | None]:
     if not math.isfinite(value):
         raise ValueError(f"{text!r} is not a finite number")
     unit = match["unit"]
-    if unit is not None and re.match(r"^[\d,.]", unit):
+    if unit is not None and (unit[0] in ",." or (unit[0].isdigit() and not _POWER_UNIT.match(unit))):
         raise ValueError(f"{text!r} is not a number (decimal commas and digit groups are not accepted)")
     censored = _CENSOR_MAP[match["cens"]] if match["cens"] else None
     return value, unit, censored

@@ -10,6 +10,7 @@ from cartlens.units import (
     canonical_unit,
     check_plausible,
     convert,
+    from_canonical,
     normalise_unit,
     parse_quantity,
     units_for,
@@ -124,13 +125,16 @@ def test_plausible_boundaries_are_inclusive() -> None:
     (">2000 ng/mL", (2000.0, "ng/mL", ">")),
     ("  7.25  ", (7.25, None, None)),
     ("1e3 /uL", (1000.0, "/uL", None)),
+    ("2.5 10^9/L", (2.5, "10^9/L", None)),
+    ("180 10*3/uL", (180.0, "10*3/uL", None)),
     (12, (12.0, None, None)),
 ])
 def test_parse_quantity(text: str, expected: tuple) -> None:
     assert parse_quantity(text) == expected
 
 
-@pytest.mark.parametrize("text", ["", "abc", "4,5", "4,5 mg/L", "1,200 /uL", "mg/L 45", "nan", "inf"])
+@pytest.mark.parametrize("text", ["", "abc", "4,5", "4,5 mg/L", "1,200 /uL", "40 000 /uL", "2.5 100/L", "mg/L 45",
+                                  "nan", "inf", ".5.5"])
 def test_parse_quantity_rejects(text: str) -> None:
     with pytest.raises(ValueError, match="is not a"):
         parse_quantity(text)
@@ -141,3 +145,11 @@ def test_aliases_normalise_to_one_spelling() -> None:
     assert normalise_unit("crp", "MG/L") == "mg/L"
     assert normalise_unit("ldh", "µkat/L") == "ukat/L"
     assert units_for("crp") == ["mg/dL", "mg/L"]
+
+
+def test_from_canonical_inverts_convert() -> None:
+    # scores.md section 10 thresholds: Hb 9.0 g/dL = 90 g/L; CRP 3.0 mg/dL = 30 mg/L; ANC 1.2 x 10^9/L = 1200 /uL
+    assert from_canonical("hb", 9.0, "g/L") == pytest.approx(90.0)
+    assert from_canonical("crp", 3.0, "mg/L") == pytest.approx(30.0)
+    assert from_canonical("anc", 1.2, "/uL") == pytest.approx(1200.0)
+    assert from_canonical("hb", 9.0, "mmol/L") == pytest.approx(5.59, abs=0.005)   # scores.md: 5.59 mmol/L
