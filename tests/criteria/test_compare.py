@@ -9,8 +9,15 @@ from sklearn.metrics import cohen_kappa_score
 
 from cartlens.criteria import assess
 from cartlens.criteria.compare import (
-    agreement_matrix, at_timepoint, best_overall_response, cohens_kappa, concordance, discordant_reasons,
-    focality, pd_reason_frequencies, response_rates,
+    agreement_matrix,
+    at_timepoint,
+    best_overall_response,
+    cohens_kappa,
+    concordance,
+    discordant_reasons,
+    focality,
+    pd_reason_frequencies,
+    response_rates,
 )
 from cartlens.criteria.engine import lesion_table
 

@@ -8,12 +8,10 @@ from decimal import Decimal
 
 import pytest
 
-from cartlens.criteria import ResponseOptions
+from cartlens.criteria import ResponseOptions, assess
 
 from .helpers import FIXTURES, baseline, frames, lesion, load_case, run, scan, verdict
 from .test_rules import BL, three
-
-from cartlens.criteria import assess
 
 
 def fixture(case_id: str, **options):
@@ -193,7 +191,7 @@ def test_a20_recil_too_small_value() -> None:
     les = (baseline() + three("FU1", [(2.0, 1.5), "small", "small"])
            + three("FU2", [(2.45, 1.5), "small", "small"]))
     assert verdict(run(scans, les), "FU2", "recil")[0] != "PD"
-    alt = run(scans, les, options=ResponseOptions(recil_too_small_cm=Decimal("0")))
+    alt = run(scans, les, options=ResponseOptions(recil_too_small_cm=Decimal(0)))
     assert verdict(alt, "FU2", "recil") == ("PD", ["TL"])
 
 
@@ -282,4 +280,4 @@ def test_from_toml(tmp_path) -> None:
     path = tmp_path / "opts.toml"
     path.write_text('[response]\nA14 = "ihp"\nrecil_too_small_cm = "0"\n')
     opts = ResponseOptions.from_toml(path)
-    assert opts.cheson_pet_positive == "ihp" and opts.recil_too_small_cm == Decimal("0")
+    assert opts.cheson_pet_positive == "ihp" and opts.recil_too_small_cm == Decimal(0)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
-from cartlens.criteria import ResponseOptions
+from cartlens.criteria import ResponseOptions, assess
 
 from .helpers import baseline, lesion, run, scan, verdict
 
@@ -232,3 +233,24 @@ def test_missing_baseline_gives_ne_with_flag() -> None:
     out = run([scan("FU1", 30)], [lesion("FU1", "T1", 2.0, 1.0, role="target")])
     assert set(out.category) == {"NE"}
     assert all("NE:no_baseline" in f for f in out["flags"])
+
+
+# ---------------------------------------------------------------- input errors name table, row and column
+@pytest.mark.parametrize(("change", "message"), [
+    ({"state": "gone"}, r"lesions:2:state: 'gone' is not one of"),
+    ({"ldi_cm": 2.0, "sdi_cm": 2.5}, r"lesions:2:sdi_cm: must not exceed ldi_cm"),
+    ({"ldi_cm": 2.12345}, r"lesions:2:ldi_cm: 2.12345 has more precision than 0.01 mm"),
+    ({"deauville": "6"}, r"lesions:2:deauville: '6' is not one of 1-5 or X"),
+    ({"scan_id": "FU9"}, r"lesions:2:scan_id: no scan 'FU9'"),
+    ({"patient_id": None}, r"lesions:2:patient_id: required value is missing"),
+])
+def test_bad_lesion_rows_are_located(change, message) -> None:
+    from cartlens.criteria import ResponseInputError
+    rows = baseline()
+    rows[0] = {**rows[0], **change}
+    scans = pd.DataFrame([BL]).assign(patient_id="P1", centre="C")
+    lesions = pd.DataFrame(rows).assign(patient_id="P1", centre="C")
+    if "patient_id" in change:
+        lesions.loc[0, "patient_id"] = None
+    with pytest.raises(ResponseInputError, match=message):
+        assess(scans, lesions)

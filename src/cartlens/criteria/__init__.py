@@ -12,5 +12,12 @@ from cartlens.criteria.common import ResponseInputError
 from cartlens.criteria.engine import CRITERIA, PatientResponse, TimepointResult, assess, assess_one
 from cartlens.criteria.options import ResponseOptions
 
-__all__ = ["assess", "assess_one", "ResponseOptions", "ResponseInputError", "PatientResponse",
-           "TimepointResult", "CRITERIA"]
+__all__ = [
+           "CRITERIA",
+           "PatientResponse",
+           "ResponseInputError",
+           "ResponseOptions",
+           "TimepointResult",
+           "assess",
+           "assess_one",
+]

@@ -12,8 +12,31 @@ import numpy as np
 import pandas as pd
 
 from cartlens.criteria.common import (
-    ABSENT, BIG, CR, M_INVOLVED, M_SUSPECTED, MEASURED, NE_, NEW, NONTARGET, NT_PROGRESSION, PD, PR,
-    R_BM, R_NL, R_NTL, R_TL, SD, TARGET, Cohort, Grades, cm, flag_bits, reached, rule_bits,
+    ABSENT,
+    BIG,
+    CR,
+    M_INVOLVED,
+    M_SUSPECTED,
+    MEASURED,
+    NE_,
+    NEW,
+    NONTARGET,
+    NT_PROGRESSION,
+    PD,
+    PR,
+    R_BM,
+    R_NL,
+    R_NTL,
+    R_TL,
+    SD,
+    TARGET,
+    Cohort,
+    Grades,
+    cm,
+    flag_bits,
+    nadir_before,
+    reached,
+    rule_bits,
 )
 from cartlens.criteria.lugano import LuganoParts, _nontarget_absent, _reasons
 from cartlens.criteria.measures import NODE_ABNORMAL, SPLEEN_NORMAL, Measures
@@ -71,7 +94,7 @@ def assess_cheson(c: Cohort, m: Measures, parts: LuganoParts, lugano_ct: np.ndar
     organ = target & c.liver_spleen[:, None]
     org_spd = c.by_patient_sum(np.where(organ & m.valid, m.ppd, 0))
     org_known = ~c.by_patient_any(organ & m.unknown)
-    org_nadir = _nadir(org_spd, org_known)
+    org_nadir = nadir_before(org_spd, org_known)
     org_pd = (org_nadir > 0) & (org_nadir < BIG) & (2 * org_spd > 3 * org_nadir)
     new = _new_lesions(c, m, opts)
     nl = c.by_patient_any(new)
@@ -88,10 +111,6 @@ def assess_cheson(c: Cohort, m: Measures, parts: LuganoParts, lugano_ct: np.ndar
     reasons = np.where(cat == PD, reasons, 0)
     return Grades(cat, reasons, np.where(m.followup, rules, 0), flags)
 
-
-def _nadir(values: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    from cartlens.criteria.common import nadir_before
-    return nadir_before(values, valid)
 
 
 def _new_lesions(c: Cohort, m: Measures, opts: ResponseOptions) -> np.ndarray:

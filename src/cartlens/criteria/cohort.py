@@ -11,8 +11,21 @@ import numpy as np
 import pandas as pd
 
 from cartlens.criteria.common import (
-    ATTRIBUTIONS, LIVER_SPLEEN_SITES, MARROWS, MISSING, NEW, NONTARGETS, ROLES, STATES, UPTAKES, Cohort,
-    ResponseInputError, bools, codes, deauville_codes, to_units,
+    ATTRIBUTIONS,
+    LIVER_SPLEEN_SITES,
+    MARROWS,
+    MISSING,
+    NEW,
+    NONTARGETS,
+    ROLES,
+    STATES,
+    UPTAKES,
+    Cohort,
+    ResponseInputError,
+    bools,
+    codes,
+    deauville_codes,
+    to_units,
 )
 
 SCAN_REQUIRED = ("patient_id", "centre", "scan_id", "day", "modality")
@@ -40,9 +53,39 @@ def _col(frame: pd.DataFrame, name: str) -> pd.Series:
                                                                dtype=object)
 
 
-def _keys(frame: pd.DataFrame, columns: list[str]) -> pd.MultiIndex:
-    return pd.MultiIndex.from_arrays([frame[c].astype(str).to_numpy() if frame[c].dtype != object
-                                      else frame[c].to_numpy() for c in columns])
+def _factor(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """Codes and distinct values (as str); categoricals reuse their codes."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return values.cat.codes.to_numpy(), pd.Index(values.cat.categories.astype(str))
+    codes_, uniq = pd.factorize(values)
+    return codes_, pd.Index(pd.Index(uniq).astype(str))
+
+
+def _joint_codes(scans: pd.DataFrame, lesions: pd.DataFrame, column: str) -> tuple[np.ndarray, np.ndarray,
+                                                                                     np.ndarray]:
+    """Codes of one key column in both tables on a common set of values, and those values."""
+    cs, us = _factor(scans[column])
+    cl, ul = _factor(lesions[column])
+    union = us.append(ul).unique()
+    map_s, map_l = union.get_indexer(us), union.get_indexer(ul)
+    return (np.where(cs < 0, -1, map_s[cs]), np.where(cl < 0, -1, map_l[cl]),
+            np.asarray(union, dtype=object))
+
+
+def _join_keys(scans: pd.DataFrame, lesions: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Integer keys of (centre, patient_id) and (centre, patient_id, scan_id) for both tables."""
+    cs, cl, cu = _joint_codes(scans, lesions, "centre")
+    ps, pl, pu = _joint_codes(scans, lesions, "patient_id")
+    ss, sl, _ = _joint_codes(scans, lesions, "scan_id")
+    problems: list[str] = []
+    for column, codes_ in (("centre", cl), ("patient_id", pl), ("scan_id", sl)):
+        _missing(codes_, "lesions", column, problems)
+    if problems:
+        raise ResponseInputError(problems)
+    n_p, n_s = max(len(pu), 1), int(max(ss.max(initial=0), sl.max(initial=0))) + 1
+    pat_s, pat_l = cs.astype(np.int64) * n_p + ps, cl.astype(np.int64) * n_p + pl
+    return {"pat_s": pat_s, "pat_l": pat_l, "scan_s": pat_s * n_s + ss, "scan_l": pat_l * n_s + sl,
+            "centre_names": cu, "patient_names": pu, "n_p": np.int64(n_p)}
 
 
 def build_cohort(scans: pd.DataFrame, lesions: pd.DataFrame, *, infusion_day: int = 0,
@@ -65,14 +108,14 @@ def build_cohort(scans: pd.DataFrame, lesions: pd.DataFrame, *, infusion_day: in
         raise ResponseInputError(problems)
 
     # ---- scans: patient index, order by day, baseline slot -------------------------------------
-    pkeys = _keys(scans, ["centre", "patient_id"])
-    pidx, puniq = pd.factorize(pkeys)
+    keys = _join_keys(scans, lesions)
+    pidx, puniq = pd.factorize(keys["pat_s"])
     day = pd.to_numeric(scans["day"], errors="coerce")
     if day.isna().any():
         pos = int(np.flatnonzero(day.isna().to_numpy())[0])
         problems.append(f"scans:{pos + 2}:day: {scans['day'].iloc[pos]!r} is not a number of days")
     modality = codes(scans["modality"], ("petct", "ct"), table="scans", column="modality", problems=problems)
-    skeys = _keys(scans, ["centre", "patient_id", "scan_id"])
+    skeys = pd.Index(keys["scan_s"])
     dup = skeys.duplicated()
     for pos in np.flatnonzero(dup)[:20]:
         problems.append(f"scans:{pos + 2}:scan_id: duplicate scan {scans['scan_id'].iloc[pos]!r} for "
@@ -113,8 +156,7 @@ def build_cohort(scans: pd.DataFrame, lesions: pd.DataFrame, *, infusion_day: in
     scan_id = grid(scans["scan_id"].astype(str).to_numpy(dtype=object), None, object)
 
     # ---- lesions: scan slot, lesion index, matrices ----------------------------------------------
-    lkeys = _keys(lesions, ["centre", "patient_id", "scan_id"])
-    where = skeys.get_indexer(lkeys)
+    where = skeys.get_indexer(keys["scan_l"])
     for pos in np.flatnonzero(where < 0)[:20]:
         problems.append(f"lesions:{pos + 2}:scan_id: no scan {lesions['scan_id'].iloc[pos]!r} for patient "
                         f"{lesions['patient_id'].iloc[pos]!r} in scans")
@@ -184,8 +226,8 @@ def build_cohort(scans: pd.DataFrame, lesions: pd.DataFrame, *, infusion_day: in
     attr = lgrid(attribution, 0, np.int8)
     attr[attr < 0] = 0                                     # data_model.md: default "lymphoma"
     return Cohort(
-        patient_id=np.array([k[1] for k in puniq], dtype=object),
-        centre=np.array([k[0] for k in puniq], dtype=object),
+        patient_id=keys["patient_names"][np.asarray(puniq) % keys["n_p"]],
+        centre=keys["centre_names"][np.asarray(puniq) // keys["n_p"]],
         has_baseline=has_bl,
         scan_exists=exists, scan_id=scan_id, day=grid(rel, 0, np.int64),
         petct=grid(modality == 0, False, bool), spleen=grid(spleen, -1, np.int64),

@@ -100,9 +100,14 @@ def to_units(values: pd.Series, *, table: str, column: str, problems: list[str])
     for mask, message in ((bad_text, "is not a number"), (inexact, "has more precision than 0.01 mm"),
                           (negative, "must not be negative")):
         for pos in np.flatnonzero(mask)[:20]:
-            problems.append(f"{table}:{_row(values, pos)}:{column}: {values.iloc[pos]!r} {message}")
+            problems.append(f"{table}:{_row(values, pos)}:{column}: {_show(values.iloc[pos])} {message}")
     out = np.where(np.isnan(x), -1, rounded).astype(np.int64)
     return out
+
+
+def _show(value: object) -> str:
+    """A value for a message: quoted text, plain numbers (no numpy repr)."""
+    return repr(value) if isinstance(value, str) else str(value)
 
 
 def _row(series: pd.Series, pos: int) -> int:
@@ -132,7 +137,8 @@ def _by_unique(values: pd.Series, translate: dict[str, int], *, table: str, colu
             table_codes[i] = -2
     out = table_codes[np.where(raw_codes < 0, len(uniques), raw_codes)]
     for pos in np.flatnonzero(out == -2)[:20]:
-        problems.append(f"{table}:{_row(values, pos)}:{column}: {values.iloc[pos]!r} is not one of {expected}")
+        problems.append(f"{table}:{_row(values, pos)}:{column}: {_show(values.iloc[pos])} is not one of "
+                        f"{expected}")
     out[out == -2] = -1
     return out
 

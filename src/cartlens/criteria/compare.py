@@ -9,7 +9,8 @@ DataFrame of :func:`cartlens.criteria.assess`. Pure functions.
 
 from __future__ import annotations
 
-from typing import Literal, Sequence
+from collections.abc import Sequence
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -201,5 +202,15 @@ def best_overall_response(results: pd.DataFrame, *, criteria: Sequence[str] = CR
     return frame.astype({"pd_day": "Int64"})
 
 
-__all__ = ["TIMEPOINTS", "at_timepoint", "response_rates", "agreement_matrix", "cohens_kappa", "concordance",
-           "discordant_reasons", "pd_reason_frequencies", "focality", "best_overall_response"]
+__all__ = [
+    "TIMEPOINTS",
+    "agreement_matrix",
+    "at_timepoint",
+    "best_overall_response",
+    "cohens_kappa",
+    "concordance",
+    "discordant_reasons",
+    "focality",
+    "pd_reason_frequencies",
+    "response_rates",
+]

@@ -6,8 +6,9 @@ Source: response_criteria.md §8 (evaluation order), §6 (post-PD flags, A28) an
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -15,8 +16,23 @@ import pandas as pd
 from cartlens.criteria.cheson2007 import assess_cheson
 from cartlens.criteria.cohort import build_cohort
 from cartlens.criteria.common import (
-    BIG, CATEGORIES, CT_CATEGORIES, FLAG, FLAG_NAMES, PD, PET_CATEGORIES, REASON_ORDER, REASONS, RULE,
-    RULE_IDS, UNITS_PER_CM, Cohort, Grades, earlier_any, pct_change,
+    BIG,
+    CATEGORIES,
+    CT_CATEGORIES,
+    FLAG,
+    FLAG_NAMES,
+    PD,
+    PET_CATEGORIES,
+    REASON_ORDER,
+    REASONS,
+    RULE,
+    RULE_IDS,
+    UNITS_PER_CM,
+    Cohort,
+    Grades,
+    earlier_any,
+    nadir_before,
+    pct_change,
 )
 from cartlens.criteria.lugano import assess_lugano
 from cartlens.criteria.lyric import assess_lyric
@@ -108,7 +124,7 @@ def _frame(cohort: Cohort, graded: dict[str, Any], chosen: Sequence[str]) -> pd.
     p_idx, s_idx = np.nonzero(rows_mask)
     spd = m.spd.astype(np.float64) / AREA
     sld, sld_ok = graded["sld"], graded["sld_complete"]
-    sld_nadir = _nadir(sld, sld_ok)
+    sld_nadir = nadir_before(sld, sld_ok)
     numbers = {
         "spd": np.where(m.spd_complete, spd, np.nan),
         "spd_change_baseline_pct": pct_change(m.spd, np.broadcast_to(m.spd_bl, m.spd.shape),
@@ -142,7 +158,7 @@ def _frame(cohort: Cohort, graded: dict[str, Any], chosen: Sequence[str]) -> pd.
     ct_labels = np.concatenate([np.asarray(CT_CATEGORIES, dtype=object), none])
     pet_labels = np.concatenate([np.asarray(PET_CATEGORIES, dtype=object), none])
     scan_ids = cohort.scan_id[rp, np.maximum(stack["dated"], 0)]
-    out = pd.DataFrame({
+    columns = {
         "patient_id": cohort.patient_id[rp], "centre": cohort.centre[rp], "scan_id": cohort.scan_id[rp, rs],
         "day": cohort.day[rp, rs], "criterion": np.tile(np.asarray(chosen, dtype=object), n),
         "category": np.asarray(CATEGORIES, dtype=object)[stack["category"]],
@@ -152,13 +168,9 @@ def _frame(cohort: Cohort, graded: dict[str, Any], chosen: Sequence[str]) -> pd.
         "flags": _decode(stack["flags"], FLAG_NAMES),
         "ct_category": ct_labels[stack["ct"]], "pet_category": pet_labels[stack["pet"]],
         "pd_dated_scan_id": np.where(stack["dated"] >= 0, scan_ids, None),
-    })
-    return out[list(COLUMNS)]
+    }
+    return pd.DataFrame({k: columns[k] for k in COLUMNS}, copy=False)
 
-
-def _nadir(values: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    from cartlens.criteria.common import nadir_before
-    return nadir_before(values, valid)
 
 
 def lesion_table(scans: pd.DataFrame, lesions: pd.DataFrame, *, options: ResponseOptions | None = None,
@@ -288,5 +300,15 @@ def assess_one(scans: pd.DataFrame, lesions: pd.DataFrame, *, criterion: str | S
     return PatientResponse(patient_id=str(pid), centre=str(centre), timepoints=tuple(records(frame)))
 
 
-__all__ = ["assess", "assess_one", "lesion_table", "grade_all", "records", "PatientResponse", "TimepointResult", "CRITERIA",
-           "COLUMNS", "RULE"]
+__all__ = [
+    "COLUMNS",
+    "CRITERIA",
+    "RULE",
+    "PatientResponse",
+    "TimepointResult",
+    "assess",
+    "assess_one",
+    "grade_all",
+    "lesion_table",
+    "records",
+]

@@ -14,9 +14,41 @@ import numpy as np
 import pandas as pd
 
 from cartlens.criteria.common import (
-    ABSENT, BIG, CMR, CR, DECREASED, INCREASED, M_INVOLVED, M_SUSPECTED, MEASURED, NE_, NEW, NMR,
-    NONTARGET, NT_ABSENT, NT_PROGRESSION, P_NONE, PD, PMD_CAT, PMR, PR, R_BM, R_NL, R_NTL, R_PMD,
-    R_SPLEEN, R_TL, SD, TARGET, Cohort, Grades, cm, earlier_any, flag_bits, reached, rule_bits,
+    ABSENT,
+    BIG,
+    CMR,
+    CR,
+    DECREASED,
+    INCREASED,
+    M_INVOLVED,
+    M_SUSPECTED,
+    MEASURED,
+    NE_,
+    NEW,
+    NMR,
+    NONTARGET,
+    NT_ABSENT,
+    NT_PROGRESSION,
+    P_NONE,
+    PD,
+    PMD_CAT,
+    PMR,
+    PR,
+    R_BM,
+    R_NL,
+    R_NTL,
+    R_PMD,
+    R_SPLEEN,
+    R_TL,
+    SD,
+    TARGET,
+    Cohort,
+    Grades,
+    cm,
+    earlier_any,
+    flag_bits,
+    reached,
+    rule_bits,
 )
 from cartlens.criteria.measures import NODE_ABNORMAL, SPLEEN_NORMAL, Measures
 from cartlens.criteria.options import ResponseOptions
@@ -237,5 +269,13 @@ def assess_patient(scans: pd.DataFrame, lesions: pd.DataFrame, *, options: Respo
     return assess_one(scans, lesions, criterion="lugano", options=options, infusion_day=infusion_day)
 
 
-__all__ = ["LuganoParts", "assess_lugano", "assess_patient", "pd_single_lesion", "lugano_parts",
-           "ct_category", "pet_category", "combine"]
+__all__ = [
+    "LuganoParts",
+    "assess_lugano",
+    "assess_patient",
+    "combine",
+    "ct_category",
+    "lugano_parts",
+    "pd_single_lesion",
+    "pet_category",
+]

@@ -17,8 +17,27 @@ import numpy as np
 import pandas as pd
 
 from cartlens.criteria.common import (
-    BIG, IR1, IR2A, IR2B, IR3, NE_, NEW, NONTARGET, PD, R_BM, R_NL, R_NTL, R_PMD, R_SPLEEN, R_TL, TARGET,
-    Cohort, Grades, flag_bits, reached, rule_bits,
+    BIG,
+    IR1,
+    IR2A,
+    IR2B,
+    IR3,
+    NE_,
+    NEW,
+    NONTARGET,
+    PD,
+    R_BM,
+    R_NL,
+    R_NTL,
+    R_PMD,
+    R_SPLEEN,
+    R_TL,
+    TARGET,
+    Cohort,
+    Grades,
+    flag_bits,
+    reached,
+    rule_bits,
 )
 from cartlens.criteria.lugano import LuganoParts
 from cartlens.criteria.measures import Measures

@@ -11,9 +11,31 @@ from dataclasses import dataclass
 import numpy as np
 
 from cartlens.criteria.common import (
-    ABSENT, BIG, DECREASED, DS_X, EQUIVOCAL, INCREASED, LYMPHOMA, M_INVOLVED, M_NOT, M_REACTIVE,
-    M_SUSPECTED, MEASURED, NEW, NONTARGET, NOT_EVALUABLE, NOT_LYMPHOMA, TARGET, TOO_SMALL, UNCHANGED,
-    Cohort, cm, earlier_any, later_any, nadir_before, sizes,
+    ABSENT,
+    BIG,
+    DECREASED,
+    DS_X,
+    EQUIVOCAL,
+    INCREASED,
+    LYMPHOMA,
+    M_INVOLVED,
+    M_NOT,
+    M_REACTIVE,
+    M_SUSPECTED,
+    MEASURED,
+    NEW,
+    NONTARGET,
+    NOT_EVALUABLE,
+    NOT_LYMPHOMA,
+    TARGET,
+    TOO_SMALL,
+    UNCHANGED,
+    Cohort,
+    cm,
+    earlier_any,
+    later_any,
+    nadir_before,
+    sizes,
 )
 from cartlens.criteria.options import ResponseOptions
 
@@ -174,5 +196,13 @@ def _marrow(c: Cohort) -> tuple[np.ndarray, np.ndarray]:
     return new_involved, new_avid
 
 
-__all__ = ["Measures", "compute_measures", "NODE_ABNORMAL", "EXTRANODAL_NEW", "SPLEEN_NORMAL",
-           "TOO_SMALL_SIDE", "NONTARGET", "NOT_EVALUABLE"]
+__all__ = [
+    "EXTRANODAL_NEW",
+    "NODE_ABNORMAL",
+    "NONTARGET",
+    "NOT_EVALUABLE",
+    "SPLEEN_NORMAL",
+    "TOO_SMALL_SIDE",
+    "Measures",
+    "compute_measures",
+]

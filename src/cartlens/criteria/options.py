@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import dataclasses
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal, Mapping, get_args, get_type_hints
+from typing import Any, Literal, get_args, get_type_hints
 
-__all__ = ["ResponseOptions", "ALIASES"]
+__all__ = ["ALIASES", "ResponseOptions"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +44,7 @@ class ResponseOptions:
     # A7: worst site decides (fixed). Optional: derive a missing Deauville score from SUVmax against the
     # scan's mbp_suvmax / liver_suvmean, DS 5 above ``ds5_liver_factor`` x liver (recalled 2-3x).
     deauville_from_suv: bool = False
-    ds5_liver_factor: Decimal = Decimal("2")
+    ds5_liver_factor: Decimal = Decimal(2)
     # A8: PET/CT combination: PD if either (default); "best" of the two when neither is PD;
     # "pet_always_wins" (CDISC ADRS demo mapping): an evaluable PET decides even against CT PD.
     lugano_combination: Literal["pd_if_either", "best", "pet_always_wins"] = "pd_if_either"
@@ -71,7 +72,7 @@ class ResponseOptions:
     # A18: RECIL: node CR cut (LDi < 1.0 cm), absolute SLD rise required for PD (0 = none; alt 0.5),
     # and the small-node rule for nodes < 1.5 cm at nadir.
     recil_node_cr_cm: Decimal = Decimal("1.0")
-    recil_pd_min_abs_cm: Decimal = Decimal("0")
+    recil_pd_min_abs_cm: Decimal = Decimal(0)
     recil_small_node_rule: bool = True
     # A19: RECIL: proven new marrow involvement is a new lesion (reason BM); False: not PD.
     recil_marrow_is_new_lesion: bool = True
@@ -109,7 +110,7 @@ class ResponseOptions:
             if hint is Decimal:
                 try:
                     object.__setattr__(self, f.name, Decimal(str(value)))
-                except Exception as exc:  # noqa: BLE001 - re-raised with the field name
+                except Exception as exc:
                     raise ValueError(f"option {f.name}: {value!r} is not a number") from exc
                 if getattr(self, f.name) < 0:
                     raise ValueError(f"option {f.name}: must be >= 0, got {value!r}")
@@ -213,7 +214,7 @@ ALIASES: dict[str, Any] = {
     "A17": _switch("cheson_single_node", True, False),
     "A18": _a18,
     "A19": _switch("recil_marrow_is_new_lesion", True, False),
-    "A20": _switch("recil_too_small_cm", Decimal("0.5"), Decimal("0")),
+    "A20": _switch("recil_too_small_cm", Decimal("0.5"), Decimal(0)),
     "A21": _switch("lyric_window_days", 84, 91),
     "A22": _switch("lyric_new_lesions_in_spd", True, False),
     "A23": _switch("lyric_ir2b", "l_pd_les", "raw_ppd"),

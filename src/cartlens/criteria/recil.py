@@ -14,8 +14,31 @@ import numpy as np
 import pandas as pd
 
 from cartlens.criteria.common import (
-    ABSENT, BIG, CR, M_INVOLVED, M_SUSPECTED, MEASURED, MR, NE_, NEW, NT_ABSENT, PD, PR, R_BM, R_NL, R_TL,
-    SD, TARGET, TOO_SMALL, Cohort, Grades, cm, flag_bits, nadir_before, reached, rule_bits,
+    ABSENT,
+    BIG,
+    CR,
+    M_INVOLVED,
+    M_SUSPECTED,
+    MEASURED,
+    MR,
+    NE_,
+    NEW,
+    NT_ABSENT,
+    PD,
+    PR,
+    R_BM,
+    R_NL,
+    R_TL,
+    SD,
+    TARGET,
+    TOO_SMALL,
+    Cohort,
+    Grades,
+    cm,
+    flag_bits,
+    nadir_before,
+    reached,
+    rule_bits,
 )
 from cartlens.criteria.measures import EXTRANODAL_NEW, NODE_ABNORMAL, Measures
 from cartlens.criteria.options import ResponseOptions
@@ -115,4 +138,4 @@ def assess_patient(scans: pd.DataFrame, lesions: pd.DataFrame, *, options: Respo
     return assess_one(scans, lesions, criterion="recil", options=options, infusion_day=infusion_day)
 
 
-__all__ = ["assess_recil", "assess_patient", "select_targets"]
+__all__ = ["assess_patient", "assess_recil", "select_targets"]
