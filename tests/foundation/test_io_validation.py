@@ -161,3 +161,25 @@ def test_biomarker_flag_and_zero_uln(tmp_path: Path) -> None:
         "labs.csv:2:uln: an upper limit of normal of 0 is impossible",
         "biomarkers.csv:2:value: ctdna_detectable must be 0 or 1, got 2",
     ]
+
+
+def test_calendar_dates_become_days_and_are_not_kept(tmp_path: Path) -> None:
+    root = write_files(tmp_path / "d", {
+        "patients.csv": "patient_id,centre,age,stage,infusion_date\nP1,A,50,2,2024-03-01\nP2,A,60,3,\n",
+        "labs.csv": "patient_id,centre,date,analyte,value,unit\nP1,A,2024-02-25,ldh,300,U/L\n"
+                    "P1,A,2024-03-08,crp,2,mg/dL\n",
+        "scans.csv": "patient_id,centre,scan_id,day,date,modality\nP1,A,S0,-5,2024-02-25,petct\n"
+                     "P1,A,S1,30,2024-04-01,petct\nP2,A,S0,-3,2024-02-20,petct\nP1,A,S2,,2024-13-01,ct\n",
+    })
+    batch = read_data_dir(root)
+    # by hand: 2024 is a leap year; 25 Feb -> 1 Mar = 5 days (25,26,27,28,29 Feb) so day -5; 8 Mar = day 7;
+    # 1 Apr = 31 days after 1 Mar, so the stated day 30 disagrees
+    assert [str(e) for e in batch.errors] == [
+        "scans.csv:3:day: day 30 disagrees with date (day 31)",
+        "scans.csv:4:date: a date needs the patient's infusion_date in patients",
+        "scans.csv:5:date: '2024-13-01' is not a date (YYYY-MM-DD)",
+        "scans.csv:5:day: required value is missing",
+    ]
+    assert batch.tables["labs"][["analyte", "day"]].values.tolist() == [["ldh", -5], ["crp", 7]]
+    assert "date" not in batch.tables["labs"].columns
+    assert "infusion_date" not in batch.tables["patients"].columns

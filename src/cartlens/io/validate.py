@@ -16,6 +16,7 @@ import pandas as pd
 
 from cartlens.io.batch import ImportBatch, ValidationIssue
 from cartlens.io.columns import parse_column, to_strings
+from cartlens.io.dates import dates_to_days
 from cartlens.io.labs import convert_labs
 from cartlens.model.rules import (
     check_event,
@@ -223,6 +224,7 @@ def validate_raw(raws: Mapping[str, RawTable], *, allow_extra: bool = False, acc
     names = {name: raw.file for name, raw in raws.items()}
     if "patients" not in raws and not any(e.file.startswith("patients.") for e in issues.errors):
         issues.error("patients.csv", 0, "-", "the patients table is required (patients.csv, .xlsx or .parquet)")
+    dates_to_days(dict(raws), issues)
     parsed = {name: _parse(raw, TABLES[name], allow_extra, issues) for name, raw in raws.items()}
     if "labs" in parsed:
         parsed["labs"] = convert_labs(raws["labs"], parsed["labs"], issues, accept_suspicious=accept_suspicious)
