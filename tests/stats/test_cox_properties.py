@@ -80,7 +80,7 @@ def test_km_without_censoring_is_one_minus_ecdf(times) -> None:
 @SETTINGS
 @given(cohorts())
 def test_integer_weights_equal_replicated_rows(data) -> None:
-    time, event, x, group, rng = data
+    time, event, x, _, rng = data
     w = rng.integers(1, 4, time.size)
     rep = np.repeat(np.arange(time.size), w)
     # Breslow only: R's Efron correction counts tied deaths as rows, so weights != replication there

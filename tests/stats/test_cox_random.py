@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from _survival_ref import arr, load, why
+from _survival_ref import load, why
 from typer.testing import CliRunner
 
 from cartlens.cli import app

@@ -184,8 +184,8 @@ def weighted_information(design: CoxDesign, terms: CoxTerms, h: FloatArray | Non
     g, frac, wt, den = design.el_group, design.el_frac, design.el_wt, terms.den
     ng = design.g_start.size
     hg = np.ones(ng) if h is None else h
-    a_g = np.bincount(g, weights=wt / den, minlength=ng) * hg
-    b_g = np.bincount(g, weights=wt * frac / den, minlength=ng) * hg
+    a_g = _by_group(g, wt / den, ng) * hg
+    b_g = _by_group(g, wt * frac / den, ng) * hg
     c = wr * _at_risk_cumsum(a_g, design)
     dr = design.death_rows
     c[dr] -= wr[dr] * b_g[design.death_group]
@@ -216,28 +216,29 @@ def cholesky_rank(info: FloatArray, toler: float = TOLER_CHOL) -> NDArray[np.boo
     return singular
 
 
+def _by_group(groups: NDArray[np.int64], values: FloatArray, n_groups: int) -> FloatArray:
+    """Sums of ``values`` (1-D or rows of a 2-D array) per group index."""
+    if values.ndim == 1:
+        return np.bincount(groups, weights=values, minlength=n_groups).astype(float)
+    return np.stack([np.bincount(groups, weights=values[:, j], minlength=n_groups) for j in range(values.shape[1])],
+                    axis=1).astype(float)
+
+
 def score_residuals(design: CoxDesign, beta: FloatArray) -> FloatArray:
     """Score residuals (unweighted, sorted rows) as R ``residuals(fit, "score")``, Efron-weighted (coxscore2)."""
-    x, w = design.x, design.weight
+    x = design.x
     t = cox_terms(design, beta, need_info=False)
     risk = t.risk
-    n, p = x.shape
-    resid = np.zeros((n, p))
     if design.death_rows.size == 0:
-        return resid
+        return np.zeros_like(x)
     g, frac = design.el_group, design.el_frac
     ng = design.g_start.size
     hz = design.el_wt / t.den
-    h_g = np.bincount(g, weights=hz, minlength=ng)
-    hm_g = np.stack([np.bincount(g, weights=hz * t.mean[:, j], minlength=ng) for j in range(p)], axis=1)
-    h2_g = np.bincount(g, weights=hz * frac, minlength=ng)
-    hm2_g = np.stack([np.bincount(g, weights=hz * frac * t.mean[:, j], minlength=ng) for j in range(p)], axis=1)
-    cnt = np.bincount(g, minlength=ng).astype(float)
-    avg_mean = np.stack([np.bincount(g, weights=t.mean[:, j], minlength=ng) for j in range(p)], axis=1)
-    avg_mean /= cnt[:, None]
-    big_h = _at_risk_cumsum(h_g, design)
-    big_hm = _at_risk_cumsum(hm_g, design)
-    resid = -risk[:, None] * (x * big_h[:, None] - big_hm)
+    h_g, h2_g = _by_group(g, hz, ng), _by_group(g, hz * frac, ng)
+    hm_g = _by_group(g, hz[:, None] * t.mean, ng)
+    hm2_g = _by_group(g, (hz * frac)[:, None] * t.mean, ng)
+    avg_mean = _by_group(g, t.mean, ng) / _by_group(g, np.ones(g.size), ng)[:, None]
+    resid = -risk[:, None] * (x * _at_risk_cumsum(h_g, design)[:, None] - _at_risk_cumsum(hm_g, design))
     dr, dg = design.death_rows, design.death_group
     resid[dr] += (x[dr] - avg_mean[dg]) + risk[dr, None] * (x[dr] * h2_g[dg, None] - hm2_g[dg])
     return resid
@@ -249,4 +250,4 @@ def efron_hazard(design: CoxDesign, beta: FloatArray) -> FloatArray:
     Evaluated at the centred covariates, i.e. for a subject at ``design.means``.
     """
     t = cox_terms(design, beta, need_info=False)
-    return np.bincount(design.el_group, weights=design.el_wt / t.den, minlength=design.g_start.size)
+    return _by_group(design.el_group, design.el_wt / t.den, design.g_start.size)

@@ -170,7 +170,7 @@ def concordance_counts(time: ArrayLike, event: ArrayLike, risk: ArrayLike, *, st
         codes, _ = encode_groups(cluster, "cluster")
         if codes.size != sd.n:
             raise ValueError(f"cluster: length {codes.size} differs from time ({sd.n})")
-        dfbeta = np.bincount(codes, weights=dfbeta)
+        dfbeta = np.bincount(codes, weights=dfbeta).astype(float)
     se = float(np.sqrt(np.sum(dfbeta ** 2) / 4.0))
     return ConcordanceCounts(c_tot, d_tot, t_tot, tied_y, tied_xy, (somers + 1.0) / 2.0, se)
 

@@ -31,7 +31,7 @@ from cartlens.stats import _cox_engine as eng
 from cartlens.stats._surv_data import as_float_vector, check_surv, encode_groups
 from cartlens.stats.concordance import harrell_c
 
-__all__ = ["CoxResult", "CoxConvergenceWarning", "coxph"]
+__all__ = ["CoxConvergenceWarning", "CoxResult", "coxph"]
 
 
 class CoxConvergenceWarning(UserWarning):
@@ -195,12 +195,16 @@ class CoxResult:
 
 def _design_matrix(x: ArrayLike, names: tuple[str, ...] | list[str] | None) -> tuple[np.ndarray, tuple[str, ...]]:
     if isinstance(x, pd.DataFrame):
-        cols = tuple(str(c) for c in x.columns) if names is None else tuple(names)
-        if names is not None and isinstance(x, pd.DataFrame) and set(names) <= set(map(str, x.columns)):
-            x = x[list(names)]
-        frame = x
+        frame: pd.DataFrame = x
+        if names is not None and set(names) <= set(map(str, frame.columns)):
+            frame = frame[list(names)]
+        cols = tuple(map(str, frame.columns)) if names is None else tuple(names)
+        if len(cols) != frame.shape[1]:
+            raise ValueError(f"names: {len(cols)} names for {frame.shape[1]} columns of X")
+        if frame.shape[1] == 0:
+            return np.zeros((len(frame), 0)), cols
         arr = np.column_stack([as_float_vector(frame.iloc[:, j].to_numpy(), f"X[{cols[j]}]")
-                               for j in range(frame.shape[1])]) if frame.shape[1] else np.zeros((len(frame), 0))
+                               for j in range(frame.shape[1])])
         return arr, cols
     arr = np.asarray(x, dtype=float)
     if arr.ndim == 1:

@@ -87,9 +87,9 @@ def cox_zph(fit: CoxResult, transform: Literal["km", "rank", "identity", "log"] 
     p = fit.coef.size
     # per-group score contributions sum_{D_j} w x - sum_e wt_e mean_e
     dr = d.death_rows
-    contrib = np.zeros((d.g_start.size, p))
-    np.add.at(contrib, d.death_group, d.weight[dr, None] * d.x[dr])
-    np.add.at(contrib, d.el_group, -d.el_wt[:, None] * terms.mean)
+    ng = d.g_start.size
+    contrib = (eng._by_group(d.death_group, d.weight[dr, None] * d.x[dr], ng)
+               - eng._by_group(d.el_group, d.el_wt[:, None] * terms.mean, ng))
     u_g = g_group @ contrib
     i_xx = eng.weighted_information(d, terms)
     i_xg = eng.weighted_information(d, terms, g_group)

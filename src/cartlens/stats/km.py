@@ -146,7 +146,8 @@ class KMResult:
         ``quantile(fit, 0.5)`` only when the curve ends on an exact 0.5 plateau (print: the plateau start;
         quantile: the midpoint to the last time). Limits: the same rule on the lower and upper curves.
         """
-        return tuple(_none(_minmin(curve, self.times)) for curve in (self.surv, self.lower, self.upper))
+        med, lo, hi = (_none(_minmin(curve, self.times)) for curve in (self.surv, self.lower, self.upper))
+        return med, lo, hi
 
     def at(self, times: Sequence[float]) -> list[dict[str, Any]]:
         """R ``summary(fit, times = times, extend = TRUE)``; times are sorted; nan -> None.
@@ -245,8 +246,8 @@ def _km_from_ranks(times: NDArray[np.float64], rank: NDArray[np.int64], event: N
     with np.errstate(divide="ignore", invalid="ignore"):
         surv = np.cumprod(1.0 - ev_w / n_risk)
         inc = np.where(ev_w > 0, ev_w / (n_risk * (n_risk - ev_w)), 0.0)
-    std_err = np.sqrt(np.cumsum(inc))
-    lower, upper = confint(surv, std_err, conf_type, conf_level)
+    std_err: NDArray[np.float64] = np.sqrt(np.cumsum(inc))
+    lower, upper = confint(surv.astype(float), std_err, conf_type, conf_level)
     return KMResult(times, n_risk, ev_w, ce_w, surv, std_err, lower, upper, int(rank.size), float(ev_w.sum()),
                     conf_type, conf_level)
 

@@ -21,6 +21,7 @@ Spec: survival_stats.md §3.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -114,7 +115,7 @@ def survdiff(time: ArrayLike, event: ArrayLike, group: ArrayLike, *, strata: Arr
     dg = np.bincount(cell[sd.event], minlength=nb * k).reshape(nb, k).astype(float)
     n_gj = np.empty_like(at)            # number at risk: reverse cumulative sum within stratum
     bounds = np.r_[0, np.flatnonzero(np.diff(bstrat)) + 1, nb]
-    for lo, hi in zip(bounds[:-1], bounds[1:]):       # loop over strata only
+    for lo, hi in pairwise(bounds):       # loop over strata only
         n_gj[lo:hi] = np.cumsum(at[lo:hi][::-1], axis=0)[::-1]
     n_j, d_j = n_gj.sum(axis=1), dg.sum(axis=1)
     w = _km_left_weights(bstrat, n_j, d_j, rho)
