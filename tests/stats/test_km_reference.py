@@ -123,3 +123,23 @@ def test_printed_median_small_cohorts(case: int) -> None:
         got = kaplan_meier(ref["time"], ref["status"], conf_type=conf_type).median()
         np.testing.assert_allclose([np.nan if v is None else v for v in got], arr(ref[conf_type]), equal_nan=True,
                                    err_msg=f"{conf_type}: time={ref['time']} status={ref['status']}")
+
+
+def test_landmark_myeloid_against_r() -> None:
+    """Landmark 100 days on survival::myeloid, OS by complete response at L (survival_landmark.R)."""
+    from cartlens.stats.logrank import survdiff
+
+    ref = load("survival_landmark")
+    res = landmark(ref["futime"], ref["death"], ref["landmark"], response_time=arr(ref["crtime"]))
+    assert (res.kept.size, res.n_excluded, res.events_after) == (ref["n_kept"], ref["n_excluded"],
+                                                                 ref["events_after"])
+    assert int(res.responder.sum()) == ref["n_cr"]
+    test = survdiff(res.time, res.event, res.responder)
+    assert test.chisq == pytest.approx(ref["chisq"], rel=1e-6)
+    assert test.p == pytest.approx(ref["p"], rel=1e-6)
+    got = []
+    for flag in (False, True):
+        fit = kaplan_meier(res.time[res.responder == flag], res.event[res.responder == flag])
+        assert fit.median()[0] == ref["median"][int(flag)]
+        got += [row["surv"] for row in fit.at([365, 730])]
+    np.testing.assert_allclose(got, ref["surv_at"], rtol=1e-9)

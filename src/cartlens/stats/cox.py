@@ -369,7 +369,8 @@ def _robust(design: eng.CoxDesign, coef: np.ndarray, beta0: np.ndarray, naive_va
     """Robust variance ``D'D`` (D = weighted dfbeta, summed by cluster) and the robust score test (R coxph)."""
     w = design.weight[:, None]
     dfbeta = (eng.score_residuals(design, coef) * w) @ naive_var
-    score0 = eng.score_residuals(design, beta0) * w
+    # R coxph: the robust score test is at init only when a cluster is given, otherwise at beta = 0
+    score0 = eng.score_residuals(design, beta0 if cluster is not None else np.zeros_like(coef)) * w
     if cluster is not None:
         cl = cluster[design.order]
         k = int(cl.max()) + 1
