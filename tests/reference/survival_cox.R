@@ -45,6 +45,8 @@ out$basehaz_breslow <- list(time = basehaz(fb)$time, hazard = basehaz(fb)$hazard
 fs <- coxph(Surv(time, status) ~ age + sex + strata(ph.ecog), lung)
 bs <- basehaz(fs)
 out$basehaz_strata <- list(time = bs$time, hazard = bs$hazard, strata = as.character(bs$strata))
+sfs <- survfit(fs, newdata = data.frame(age = c(60, 70), sex = c(1, 2), ph.ecog = c(1, 1)))
+out$pred_strata <- list(stratum = 1, time = sfs$time, surv = unname(sfs$surv))
 
 z <- cox.zph(f)
 out$zph <- list(chisq = unname(z$table[, "chisq"]), df = unname(z$table[, "df"]), p = unname(z$table[, "p"]))

@@ -136,3 +136,17 @@ def test_basehaz_breslow_and_strata() -> None:
     np.testing.assert_allclose(bh["time"], ref["time"])
     np.testing.assert_allclose(bh["hazard"], ref["hazard"], rtol=RTOL)
     assert [str(int(s)) for s in bh["strata"]] == [s.split("=")[1] for s in ref["strata"]]
+
+
+def test_predicted_survival_in_a_stratum() -> None:
+    """R survfit(coxph(... + strata(ph.ecog)), newdata = (60, male, 1), (70, female, 1)): two curves of stratum 1."""
+    t, d, x, ecog = _lung("ph_ecog")
+    fit = coxph(t, d, x, strata=ecog)
+    ref = REF["pred_strata"]
+    pred = fit.survfit(np.array([[60.0, 1.0], [70.0, 2.0]]), stratum=1.0)
+    k = pred.shape[0]
+    np.testing.assert_allclose(np.concatenate([pred.index.to_numpy()] * 2), ref["time"])
+    np.testing.assert_allclose(np.concatenate([pred[0], pred[1]]), ref["surv"], rtol=RTOL)
+    assert 2 * k == len(ref["surv"])
+    with pytest.raises(ValueError, match="stratum: 7.0 is not one of"):
+        fit.survfit(np.array([[60.0, 1.0]]), stratum=7.0)

@@ -154,16 +154,21 @@ class CoxResult:
             frames.append(frame)
         return pd.concat(frames, ignore_index=True)
 
-    def survfit(self, new_x: ArrayLike) -> pd.DataFrame:
-        """Predicted survival step functions ``S(t|x) = exp(-H0(t) exp((x - means)'beta))``.
+    def survfit(self, new_x: ArrayLike, *, stratum: Any = None) -> pd.DataFrame:
+        """Predicted survival step functions ``S(t|x) = exp(-H0(t) exp((x - means)'beta))`` (R survfit(fit, newdata)).
 
-        Returns one column per row of ``new_x`` (a DataFrame or 2-D array in ``names`` order), indexed by
-        the distinct times (step values, right-continuous; never interpolated). Unstratified models only.
+        Returns one column per row of ``new_x`` (a DataFrame or 2-D array in ``names`` order), indexed by the
+        distinct times of the model (of ``stratum`` for a stratified model, where it is required): step values,
+        right-continuous, never interpolated. Efron fits use Efron hazard increments (R's default ctype).
         """
-        if len(self._strata_levels) > 1:
-            raise ValueError("survfit: predictions for stratified models need a stratum; not supported")
         xn = _design_matrix(new_x, self.names)[0]
         base = self.basehaz(centered=True)
+        if len(self._strata_levels) > 1:
+            if stratum not in self._strata_levels:
+                raise ValueError(f"stratum: {stratum!r} is not one of the model's strata {list(self._strata_levels)}")
+            base = base[base["strata"] == stratum]
+        elif stratum is not None:
+            raise ValueError("stratum: the model has no strata")
         lp = (xn - self.means) @ self.coef
         surv = np.exp(-np.outer(base["hazard"].to_numpy(), np.exp(lp)))
         return pd.DataFrame(surv, index=pd.Index(base["time"].to_numpy(), name="time"))
