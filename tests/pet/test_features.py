@@ -166,3 +166,44 @@ def test_json_contract_keys() -> None:
     for key in ("id", "volume_ml", "suvmax", "suvmean", "suvpeak", "tlg", "centroid_mm", "max_diameter_cm"):
         assert key in lesion
     assert out["method"] == "pct41" and len(lesion["centroid_mm"]) == 3
+
+
+def test_blood_pool_reference() -> None:
+    # aorta cylinder (radius 12 mm, 2 mm voxels) at SUV 1.6 with a hot rim voxel layer of 5.0 at its edge:
+    # the 4 mm erosion removes the rim, so the median is 1.6
+    from cartlens.pet.references import blood_pool_reference
+
+    g = np.ogrid[:30, :30, :30]
+    r2 = (g[1] - 15) ** 2 + (g[2] - 15) ** 2
+    aorta = np.broadcast_to(r2 <= 6**2, (30, 30, 30))
+    d = np.where(aorta, 1.6, 0.8)
+    d = np.where(np.broadcast_to((r2 > 5**2) & (r2 <= 6**2), d.shape), 5.0, d)
+    region = blood_pool_reference(vol(d), aorta)
+    assert region.median == pytest.approx(1.6, rel=1e-6) and region.max == pytest.approx(1.6, rel=1e-6)
+
+
+def test_tables_have_canonical_columns() -> None:
+    from cartlens.pet import lesion_table, scan_table
+
+    d = np.ones((9, 9, 9))
+    d[4, 4, 4] = 12.0
+    res = quantify(vol(d))
+    scans, lesions = scan_table(res), lesion_table(res)
+    assert scans.loc[0, "mtv_ml"] == pytest.approx(0.008) and scans.loc[0, "mtv_method"] == "suv4"
+    assert lesions.loc[0, "volume_ml"] == pytest.approx(0.008) and lesions.loc[0, "suvmax"] == 12.0
+    assert bool(lesions.loc[0, "suv_ge10"]) and not bool(lesions.loc[0, "bulky_5cm"])
+
+
+def test_synthetic_whole_body_is_deterministic_and_excludable() -> None:
+    from cartlens.pet.synthetic import EXCLUDED_ORGANS, LIVER, whole_body
+
+    a = whole_body(shape=(120, 60, 60), spacing_mm=(4.0, 4.0, 4.0), n_lesions=5, seed=3)
+    b = whole_body(shape=(120, 60, 60), spacing_mm=(4.0, 4.0, 4.0), n_lesions=5, seed=3)
+    assert np.array_equal(a.volume.data, b.volume.data)
+    res = quantify(a.volume, exclude_mask=a.exclude_mask)
+    # one kept lesion per planted lesion (placed 10 mm from organs); what was removed is physiological uptake
+    assert res.n_lesions == len(a.lesion_radii_mm) == 5
+    assert res.removed and all(r["organ"] in EXCLUDED_ORGANS for r in res.removed)
+    for centre in a.lesion_centres_mm:
+        assert min(np.linalg.norm(np.subtract(les.centroid_mm, centre)) for les in res.lesions) < 4.0
+    assert (a.organs == LIVER).any()

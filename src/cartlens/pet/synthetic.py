@@ -99,7 +99,10 @@ def _place_lesions(rng: np.random.Generator, shape: tuple[int, int, int], sp: np
         c = rng.uniform(lo + r, hi - r)
         idx = tuple(np.minimum((c / sp).astype(int), np.asarray(shape) - 1))
         rel = tuple(i - s.start for i, s in zip(idx, body_box))
-        if not all(0 <= v < d for v, d in zip(rel, body.shape)) or not body[rel] or organs[idx]:
+        if not all(0 <= v < d for v, d in zip(rel, body.shape)) or not body[rel]:
+            continue
+        near = tuple(slice(max(int((ci - r - 10.0) / s), 0), int((ci + r + 10.0) / s) + 1) for ci, s in zip(c, sp))
+        if organs[near].any():                    # keep 10 mm from every organ: lesions stay separate
             continue
         if any(np.linalg.norm(c - o) < r + ro + 10.0 for o, ro in zip(centres, radii)):
             continue

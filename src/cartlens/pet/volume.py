@@ -149,12 +149,25 @@ def load_nifti(path: str | Path, *, assume_suv: bool = True) -> SUVVolume:
     assume_suv : bool
         Must be True; recorded as QC flag ``nifti_values_assumed_suv``.
     """
+    if not assume_suv:
+        raise PETInputError("assume_suv", "NIfTI holds no dose/weight/time: values must already be SUV")
+    data, affine = _read_nifti(path, scaled=True)
+    flags = ["nifti_values_assumed_suv", *suv_value_flags(data)]
+    header = {"source": "nifti", "shape_zyx": list(data.shape)}
+    return SUVVolume(data, affine, tuple(flags), header)
+
+
+def _read_nifti(path: str | Path, *, scaled: bool) -> tuple[np.ndarray, np.ndarray]:
+    """A 3-D NIfTI as ``(z, y, x)`` array and ``(k, j, i) -> LPS`` affine; errors name the file.
+
+    ``scaled``: float32 with scl_slope/inter applied (images); else the stored values (masks).
+    """
     import nibabel as nib
 
     p = Path(path)
     try:
         img = nib.load(str(p))
-        data = np.asarray(img.get_fdata(dtype=np.float32))
+        data = np.asarray(img.get_fdata(dtype=np.float32) if scaled else img.dataobj)
     except FileNotFoundError as err:
         raise PETInputError(p.name, "file not found") from err
     except Exception as err:  # nibabel raises many types for corrupt files
@@ -163,12 +176,8 @@ def load_nifti(path: str | Path, *, assume_suv: bool = True) -> SUVVolume:
         data = data[..., 0]
     if data.ndim != 3:
         raise PETInputError(p.name, f"expected a 3-D image, got shape {data.shape}")
-    if not assume_suv:
-        raise PETInputError("assume_suv", "NIfTI holds no dose/weight/time: values must already be SUV")
     affine = RAS_TO_LPS @ np.asarray(img.affine, dtype=np.float64) @ KJI_TO_IJK
-    flags = ["nifti_values_assumed_suv", *suv_value_flags(data)]
-    header = {"source": "nifti", "shape_zyx": list(data.shape[::-1])}
-    return SUVVolume(np.ascontiguousarray(data.transpose(2, 1, 0)), affine, tuple(flags), header)
+    return np.ascontiguousarray(data.transpose(2, 1, 0)), affine
 
 
 def suv_value_flags(data: np.ndarray) -> list[str]:
@@ -192,22 +201,10 @@ def load_mask_nifti(path: str | Path, like: SUVVolume, *, tolerance_mm: float = 
     The mask's affine (converted to the LPS, ``(k, j, i)`` convention of §0) must equal the volume's
     within ``tolerance_mm``: a mask on another grid or axis order is rejected, never resampled.
     """
-    import nibabel as nib
-
     p = Path(path)
-    try:
-        img = nib.load(str(p))
-        data = np.asarray(img.dataobj)
-    except FileNotFoundError as err:
-        raise PETInputError(p.name, "file not found") from err
-    except Exception as err:
-        raise PETInputError(p.name, f"not a readable NIfTI image ({type(err).__name__})") from err
-    if data.ndim == 4 and data.shape[3] == 1:
-        data = data[..., 0]
-    data = np.ascontiguousarray(data.transpose(2, 1, 0)) if data.ndim == 3 else data
+    data, affine = _read_nifti(p, scaled=False)
     if data.shape != like.data.shape:
         raise PETInputError(p.name, f"mask shape (z, y, x) {data.shape} differs from the volume {like.data.shape}")
-    affine = RAS_TO_LPS @ np.asarray(img.affine, dtype=np.float64) @ KJI_TO_IJK
     if np.max(np.abs(affine - like.affine)) > tolerance_mm:
         raise PETInputError(p.name, "mask geometry (affine) differs from the PET volume; resample it first")
     if np.issubdtype(data.dtype, np.floating):
