@@ -95,6 +95,11 @@ out$synth_conc_weights <- list(c = cw$concordance, se = sqrt(cw$var), count = un
 out$synth_conc_x2 <- (function(k) list(c = k$concordance, se = sqrt(k$var), count = unname(k$count)))(
   concordance(Surv(time, status) ~ x2, g, reverse = TRUE))
 
+# several strata columns (R interaction strata(a, b)), used by the CLI's comma-separated --strata
+out$multi_strata <- list(
+  logrank_chisq = survdiff(Surv(time, status) ~ sex + strata(ph.ecog, inst), lung)$chisq,
+  cox_coef = unname(coef(coxph(Surv(time, status) ~ age + strata(sex, ph.ecog), lung))))
+
 # separation: x = 1 fails first -> R warns "coefficient may be infinite"
 sep <- data.frame(time = 1:10, status = rep(1, 10), x = c(1, 1, 1, 1, 1, 0, 0, 0, 0, 0), z = c(0.3, -1, 2, 0.5, 1, -0.2, 0.1, -1.5, 0.7, 0))
 w <- NULL

@@ -102,3 +102,13 @@ def test_invalid_input_exit_2(tmp_path: Path, content: str, args: list[str], mes
     res = runner.invoke(app, ["stats", args[0], "--data", str(path), *args[1:], "--format", "json"])
     assert res.exit_code == 2
     assert message in res.output
+
+
+def test_several_strata_columns_as_r_interaction(lung_csv: Path) -> None:
+    """--strata a,b == R strata(a, b) (survival_cox.R multi_strata)."""
+    ref = COX["multi_strata"]
+    base = ["--data", str(lung_csv), "--time", "time", "--event", "status", "--event-value", "2"]
+    code, body, _ = _run("logrank", *base, "--group", "sex", "--strata", "ph_ecog,inst")
+    assert code == 0 and body["chisq"] == pytest.approx(ref["logrank_chisq"], rel=1e-9)
+    code, body, _ = _run("cox", *base, "--covariates", "age", "--strata", "sex,ph_ecog")
+    assert code == 0 and body["coef"]["age"]["coef"] == pytest.approx(ref["cox_coef"], rel=1e-7)

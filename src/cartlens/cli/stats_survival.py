@@ -95,6 +95,20 @@ def _event(frame: pd.DataFrame, col: str, path: Path, event_value: str | None) -
     return lowered.map(mapping).to_numpy(dtype=bool)
 
 
+def _columns(spec: str | None) -> list[str]:
+    """``"a,b"`` -> ["a", "b"]; several columns define one grouping by their combination (R interaction)."""
+    return [c.strip() for c in spec.split(",") if c.strip()] if spec else []
+
+
+def _labels(frame: pd.DataFrame, cols: list[str]) -> np.ndarray | None:
+    """One label per row from one or more columns (combined as "a, b", like R's strata(a, b))."""
+    if not cols:
+        return None
+    parts = [frame[c].str.strip() for c in cols]
+    combined = parts[0] if len(parts) == 1 else parts[0].str.cat(parts[1:], sep=", ")
+    return combined.to_numpy()
+
+
 def _covariates(frame: pd.DataFrame, cols: list[str], path: Path) -> pd.DataFrame:
     """Numeric columns as they are; text columns as R treatment-coded dummies (first sorted level = reference)."""
     out: dict[str, np.ndarray] = {}
@@ -157,7 +171,7 @@ FormatOpt = Annotated[Format, typer.Option("--format", help="json (cli.md contra
 
 
 def km_command(data: DataOpt, time: TimeOpt, event: EventOpt,
-               group: Annotated[str | None, typer.Option("--group", help="Column: one curve per level.")] = None,
+               group: Annotated[str | None, typer.Option("--group", help="Column(s), comma-separated: one curve per level.")] = None,
                conf_type: Annotated[ConfType, typer.Option("--conf-type", help="Pointwise CI (R default log).")]
                = ConfType.log,
                conf_level: Annotated[float, typer.Option("--conf-level", min=0.0, max=1.0)] = 0.95,
@@ -168,9 +182,9 @@ def km_command(data: DataOpt, time: TimeOpt, event: EventOpt,
 
     at = _parse_times(times)
     try:
-        frame, dropped = _read(data, [time, event, *([group] if group else [])])
+        frame, dropped = _read(data, [time, event, *_columns(group)])
         t, d = _numeric(frame, time, data), _event(frame, event, data, event_value)
-        labels = frame[group].str.strip().to_numpy() if group else None
+        labels = _labels(frame, _columns(group))
         curves = {str(k): c for k, c in km_by_group(t, d, labels, conf_type=conf_type.value,
                                                     conf_level=conf_level).items()}
     except ValueError as exc:
@@ -181,18 +195,17 @@ def km_command(data: DataOpt, time: TimeOpt, event: EventOpt,
 
 
 def logrank_command(data: DataOpt, time: TimeOpt, event: EventOpt,
-                    group: Annotated[str, typer.Option("--group", help="Column: groups to compare.")],
-                    strata: Annotated[str | None, typer.Option("--strata", help="Column: strata.")] = None,
+                    group: Annotated[str, typer.Option("--group", help="Column(s): groups to compare.")],
+                    strata: Annotated[str | None, typer.Option("--strata", help="Column(s), comma-separated: strata.")] = None,
                     rho: Annotated[float, typer.Option("--rho", help="0 log-rank, 1 Peto-Peto.")] = 0.0,
                     event_value: EventValueOpt = None, fmt: FormatOpt = Format.table) -> None:
     """Log-rank (G-rho) test between groups, optionally stratified (R survdiff)."""
     from cartlens.stats.logrank import survdiff
 
     try:
-        frame, dropped = _read(data, [time, event, group, *([strata] if strata else [])])
+        frame, dropped = _read(data, [time, event, *_columns(group), *_columns(strata)])
         res = survdiff(_numeric(frame, time, data), _event(frame, event, data, event_value),
-                       frame[group].str.strip().to_numpy(), rho=rho,
-                       strata=frame[strata].str.strip().to_numpy() if strata else None)
+                       _labels(frame, _columns(group)), rho=rho, strata=_labels(frame, _columns(strata)))
     except ValueError as exc:
         raise _fail(str(exc)) from None
     _note_dropped(dropped)
@@ -202,7 +215,7 @@ def logrank_command(data: DataOpt, time: TimeOpt, event: EventOpt,
 
 def cox_command(data: DataOpt, time: TimeOpt, event: EventOpt,
                 covariates: Annotated[str, typer.Option("--covariates", help="Comma-separated columns.")],
-                strata: Annotated[str | None, typer.Option("--strata", help="Column: strata.")] = None,
+                strata: Annotated[str | None, typer.Option("--strata", help="Column(s), comma-separated: strata.")] = None,
                 ties: Annotated[Ties, typer.Option("--ties", help="Tie handling (R default efron).")] = Ties.efron,
                 cluster: Annotated[str | None, typer.Option("--cluster", help="Column: cluster id (robust se).")]
                 = None,
@@ -216,15 +229,14 @@ def cox_command(data: DataOpt, time: TimeOpt, event: EventOpt,
     cols = [c.strip() for c in covariates.split(",") if c.strip()]
     if not cols:
         raise typer.BadParameter("--covariates: at least one column is needed")
-    extra = [c for c in (strata, cluster) if c]
+    extra = [*_columns(strata), *_columns(cluster)]
     try:
         frame, dropped = _read(data, [time, event, *cols, *extra])
         x = _covariates(frame, cols, data)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", CoxConvergenceWarning)
             fit = coxph(_numeric(frame, time, data), _event(frame, event, data, event_value), x, ties=ties.value,
-                        strata=frame[strata].str.strip().to_numpy() if strata else None,
-                        cluster=frame[cluster].str.strip().to_numpy() if cluster else None,
+                        strata=_labels(frame, _columns(strata)), cluster=_labels(frame, _columns(cluster)),
                         robust=True if robust else None)
     except ValueError as exc:
         raise _fail(str(exc)) from None
