@@ -74,12 +74,11 @@ def quantify_cmd(
         _fail("pet quantify: give exactly one of --dicom DIR or --nifti FILE", 2)
     try:
         volume = load_dicom_suv(dicom, suv_type=suv_type) if dicom is not None else load_nifti(nifti)  # type: ignore[arg-type]
-        masks = {name: load_mask_nifti(path, volume) if path is not None else None
-                 for name, path in (("exclude_mask", exclude_mask), ("liver_mask", liver_mask),
-                                    ("aorta_mask", aorta_mask))}
-        masks = {k: (v > 0 if k != "exclude_mask" and v is not None else v) for k, v in masks.items()}
+        organs = load_mask_nifti(exclude_mask, volume) if exclude_mask is not None else None
+        liver = load_mask_nifti(liver_mask, volume) > 0 if liver_mask is not None else None
+        aorta = load_mask_nifti(aorta_mask, volume) > 0 if aorta_mask is not None else None
         result = quantify(volume, method=method.value, min_volume_ml=min_volume_ml, connectivity=connectivity,
-                          **masks)
+                          exclude_mask=organs, liver_mask=liver, aorta_mask=aorta)
     except PETInputError as err:
         _fail(str(err), 2)
     except Exception as err:  # noqa: BLE001 - a bug: say so, exit 1, no traceback for the user

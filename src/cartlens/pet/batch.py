@@ -86,6 +86,7 @@ def run_batch(rows: Sequence[dict[str, Any]], *, scheduler: str | None = None, w
     """
     if not rows:
         return pd.DataFrame(), pd.DataFrame()
+    results: list[Any] = [None] * len(rows)
     if scheduler is None and workers == 0:                 # in this process, no cluster (debugging, tiny jobs)
         results = []
         for done, r in enumerate(rows, start=1):
@@ -102,7 +103,6 @@ def run_batch(rows: Sequence[dict[str, Any]], *, scheduler: str | None = None, w
     client = Client(cluster if cluster is not None else scheduler)
     try:
         futures = {client.submit(process_scan, dict(r), pure=False): i for i, r in enumerate(rows)}
-        results: list[Any] = [None] * len(rows)
         for done, fut in enumerate(as_completed(futures), start=1):
             results[futures[fut]] = fut.result()
             if progress is not None:

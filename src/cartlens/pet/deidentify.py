@@ -103,7 +103,7 @@ def deidentify(ds: Dataset, *, pseudonym: str, uid_key: bytes, anchor: date) -> 
             delattr(out, keyword)
     for keyword in EMPTY:
         if keyword in out:
-            out.data_element(keyword).value = ""
+            out[keyword].value = ""
 
     def visit(dataset: Dataset, elem: DataElement) -> None:
         if elem.tag.is_private:

@@ -210,14 +210,15 @@ def _read_all(directory: Path) -> tuple[dict[str, list[tuple[str, Dataset]]], se
     series: dict[str, list[tuple[str, Dataset]]] = defaultdict(list)
     modalities: set[str] = set()
     for path in sorted(p for p in directory.rglob("*") if p.is_file()):
+        ds: Dataset | None
         try:
             ds = pydicom.dcmread(path)
         except InvalidDicomError:
             ds = _read_without_preamble(path)
-            if ds is None:
-                continue                                 # not DICOM (README, mask NIfTI, ...)
         except Exception as err:
             raise PETInputError(path.name, f"unreadable or truncated DICOM file ({type(err).__name__})") from err
+        if ds is None:
+            continue                                     # not DICOM (README, mask NIfTI, ...)
         modality = _text(ds.get("Modality")) or "?"
         modalities.add(modality)
         if modality == "PT" and "PixelData" in ds:

@@ -203,8 +203,8 @@ def threshold_components(volume: SUVVolume, *, threshold: float = SUV4_THRESHOLD
                          exclude_mask: np.ndarray | None = None, exclude_dilation_voxels: int = 1,
                          ) -> tuple[np.ndarray, Foreground, list[RemovedComponent], list[str]]:
     """Components of ``suv >= threshold`` (inclusive) after component-level exclusion (§2.1, §2.4)."""
-    labels, n = cc3d.connected_components(volume.data >= threshold, connectivity=connectivity,
-                                          return_N=True, out_dtype=np.uint32)
+    labels, n = cc3d.connected_components(  # type: ignore[call-overload]
+        volume.data >= threshold, connectivity=connectivity, return_N=True, out_dtype=np.uint32)
     fgd = Foreground.of(labels, n)
     if exclude_mask is None:
         return labels, fgd, [], []
@@ -253,7 +253,7 @@ def _grow_pct41(volume: SUVVolume, seeds: Foreground, buffer: np.ndarray, connec
         # inclusive threshold (§0), compared at the data's float32 precision so that a voxel holding
         # float32(0.41 x SUVmax) is in the region
         cand = (data[box] >= np.float32(fraction * vmax[lid])) & (out[box] == 0)
-        cc = cc3d.connected_components(cand, connectivity=connectivity, out_dtype=np.uint32)
+        cc = cc3d.connected_components(cand, connectivity=connectivity, out_dtype=np.uint32)  # type: ignore[call-overload]
         region = cc == cc[tuple(p - s.start for p, s in zip(peak, box))]
         out[box][region] = lid
         local = np.nonzero(region)
@@ -268,7 +268,8 @@ def _grow_pct41(volume: SUVVolume, seeds: Foreground, buffer: np.ndarray, connec
 def _seed_labels(seeds: np.ndarray, connectivity: int) -> tuple[np.ndarray, Foreground]:
     arr = np.asarray(seeds)
     if arr.dtype == bool:
-        labels, n = cc3d.connected_components(arr, connectivity=connectivity, return_N=True, out_dtype=np.uint32)
+        labels, n = cc3d.connected_components(  # type: ignore[call-overload]
+            arr, connectivity=connectivity, return_N=True, out_dtype=np.uint32)
     else:
         labels = np.array(arr, dtype=np.uint32)          # a copy: relabelling works in place
         n = int(labels.max(initial=0))

@@ -207,14 +207,19 @@ def reference_times(series: SeriesHeader, slices: list[SliceHeader], lam: float,
     usable = all(sl.acquisition is not None and (sl.frame_reference_time_ms or 0) > 0
                  and (sl.frame_duration_ms or 0) > 0 for sl in slices)
     if s is not None and usable:                                                     # step 4
-        t_refs = [sl.acquisition + timedelta(seconds=time_average_s(sl.frame_duration_ms / 1000.0, lam)
-                                             - sl.frame_reference_time_ms / 1000.0)
-                  for sl in slices]  # type: ignore[operator]
+        t_refs = [_back_computed(sl, lam) for sl in slices]
         spread = (max(t_refs) - min(t_refs)).total_seconds()
         if spread > T_REF_AGREEMENT_S:
             flags.append(f"t_ref_disagreement_s:{spread:.1f}")
         return t_refs, "frame_reference_back_computed"
     return [a0] * n, "earliest_acquisition"                                          # step 5
+
+
+def _back_computed(sl: SliceHeader, lam: float) -> datetime:
+    """§1.6 step 4: t_ref = t_acq + T_ave - FrameReferenceTime (slice has all three)."""
+    assert sl.acquisition is not None and sl.frame_duration_ms and sl.frame_reference_time_ms is not None
+    offset = time_average_s(sl.frame_duration_ms / 1000.0, lam) - sl.frame_reference_time_ms / 1000.0
+    return sl.acquisition + timedelta(seconds=offset)
 
 
 def injection_time(series: SeriesHeader, t_ref: datetime, flags: list[str]) -> datetime:
@@ -315,9 +320,9 @@ def _bqml_to_suvbw(series: SeriesHeader, slices: list[SliceHeader], w_kg: float,
     if dc == "NONE":
         if any(s.acquisition is None for s in slices):
             raise PETInputError("AcquisitionTime (0008,0032)", "needed on every slice for DecayCorrection NONE")
-        starts = [s.acquisition for s in slices]
-        t_adm = injection_time(series, min(starts), flags)  # type: ignore[type-var]
-        waits = np.array([(t - t_adm).total_seconds() for t in starts])  # type: ignore[operator]
+        starts = [s.acquisition for s in slices if s.acquisition is not None]
+        t_adm = injection_time(series, min(starts), flags)
+        waits = np.array([(t - t_adm).total_seconds() for t in starts])
         check_uptake(float(waits.min()), series, half, flags)
         durations = np.array([(s.frame_duration_ms or 0.0) / 1000.0 for s in slices])
         if np.any(durations <= 0):

@@ -65,8 +65,8 @@ def whole_body(*, shape: tuple[int, int, int] = (600, 200, 200),
         "liver": (LIVER, 2.0, 0.62, (70.0, 60.0, 90.0), 0.0, -70.0),
         "bladder": (BLADDER, 20.0, 0.22, (30.0, 35.0, 35.0), -20.0, 0.0),
     }
-    for label, suv, zf, radii, dy, dx in placements.values():
-        box, m = _ellipsoid(shape, sp, (ext[0] * zf, cy + dy, cx + dx), radii)
+    for label, suv, zf, organ_radii, dy, dx in placements.values():
+        box, m = _ellipsoid(shape, sp, (ext[0] * zf, cy + dy, cx + dx), organ_radii)
         data[box][m] = suv
         organs[box][m] = label
     aorta_box, aorta = _ellipsoid(shape, sp, (ext[0] * 0.62, cy + 35.0, cx + 15.0), (120.0, 11.0, 11.0))

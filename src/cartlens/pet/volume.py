@@ -166,7 +166,7 @@ def _read_nifti(path: str | Path, *, scaled: bool) -> tuple[np.ndarray, np.ndarr
 
     p = Path(path)
     try:
-        img = nib.load(str(p))
+        img: Any = nib.load(str(p))
         data = np.asarray(img.get_fdata(dtype=np.float32) if scaled else img.dataobj)
     except FileNotFoundError as err:
         raise PETInputError(p.name, "file not found") from err
