@@ -20,7 +20,7 @@ pytest.importorskip("cartlens.store")
 def _counts(db) -> dict[str, int]:
     con = sqlite3.connect(db)
     try:
-        out = {t: con.execute(f"select count(*) from {t}").fetchone()[0]        # noqa: S608 (fixed names)
+        out = {t: con.execute(f"select count(*) from {t}").fetchone()[0]
                for t in ("patients", "scans", "lesions", "labs", "toxicity", "biomarkers")}
         out["centres"] = con.execute("select count(distinct centre) from patients").fetchone()[0]
         return out

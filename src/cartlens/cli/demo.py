@@ -22,7 +22,7 @@ from typing import Annotated, Any
 
 import typer
 
-__all__ = ["register", "run_demo", "build_sections"]
+__all__ = ["build_sections", "register", "run_demo"]
 
 
 def _versions() -> dict[str, str]:
@@ -93,7 +93,7 @@ class _Steps:
             if self._progress is not None and task is not None:
                 self._progress.update(task, completed=1)
 
-    def __enter__(self) -> _Steps:
+    def __enter__(self) -> _Steps:  # noqa: PYI034 - private helper, never subclassed
         if self._progress is not None:
             self._progress.start()
         return self
@@ -142,7 +142,7 @@ def run_demo(out: Path, *, db: str | None = None, seed: int | None = None, with_
     record = {
         "command": "demo", "label": LABEL, "seed": seed, "versions": _versions(), "database": _safe_url(url),
         "data_hash": cohort.data_hash(), "timings_s": {**steps.timings, "total": round(time.perf_counter() - total, 3)},
-        "counts": {name: int(len(frame)) for name, frame in tables.items()},
+        "counts": {name: len(frame) for name, frame in tables.items()},
         "centres": int(tables["patients"]["centre"].nunique()),
         "import": summary.to_dict(), "outputs": written, "truth": cohort.truth,
     }

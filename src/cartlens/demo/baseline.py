@@ -124,26 +124,26 @@ def _cohort_block(rng: np.random.Generator, cohort: str, n: int) -> pd.DataFrame
                "anc": "anc"}
     for col, key in targets.items():
         scale, lo, hi = _SCALE[col]
-        df[col] = np.clip(two_piece_quantile(zs[key], t[col], scale), lo, hi)   # type: ignore[arg-type]
+        df[col] = np.clip(two_piece_quantile(zs[key], t[col], scale), lo, hi)
     df["albumin"] = np.clip(two_piece_quantile(zs["albumin"], _ALBUMIN, "identity"), *_SCALE["albumin"][1:])
     df["mtv_ml"] = np.where(df["mtv_ml"] < 0.05, 0.0, df["mtv_ml"])        # below segmentation resolution
-    age = two_piece_quantile(_normal_scores(rng, rng.standard_normal((n, 1)))[:, 0], t["age"], "identity")  # type: ignore[arg-type]
+    age = two_piece_quantile(_normal_scores(rng, rng.standard_normal((n, 1)))[:, 0], t["age"], "identity")
     df["age"] = np.clip(np.round(age), *_SCALE["age"][1:])
     cum = np.cumsum(_STAGE_PROBS[cohort])[:-1]
     from scipy.stats import norm
     df["stage"] = 1 + np.searchsorted(norm.ppf(cum), zs["stage"])
-    df["sex"] = np.where(_flag(rng, t["female"], n), "F", "M")                    # type: ignore[arg-type]
+    df["sex"] = np.where(_flag(rng, t["female"], n), "F", "M")
     df["ecog"] = _choice(rng, [0, 1, 2, 3], _ECOG_PROBS, n).astype(int)
     prod = t["product"]
-    df["product"] = _choice(rng, list(prod), list(prod.values()), n)          # type: ignore[union-attr]
+    df["product"] = _choice(rng, list(prod), list(prod.values()), n)
     lines = t["prior_lines"]
-    df["prior_lines"] = _choice(rng, list(lines), list(lines.values()), n).astype(int)   # type: ignore[union-attr]
-    df["prior_auto_hct"] = _flag(rng, t["prior_auto_hct"], n)                   # type: ignore[arg-type]
-    df["primary_refractory"] = _flag(rng, t["primary_refractory"], n)           # type: ignore[arg-type]
-    bridged = _flag(rng, t["bridging"], n)                                       # type: ignore[arg-type]
+    df["prior_lines"] = _choice(rng, list(lines), list(lines.values()), n).astype(int)
+    df["prior_auto_hct"] = _flag(rng, t["prior_auto_hct"], n)
+    df["primary_refractory"] = _flag(rng, t["primary_refractory"], n)
+    bridged = _flag(rng, t["bridging"], n)
     kinds = _choice(rng, [k for k, _ in _BRIDGING_KIND], [p for _, p in _BRIDGING_KIND], n)
     df["bridging"] = np.where(bridged, kinds, "none")
-    transformed = _flag(rng, t["transformed"], n)                                # type: ignore[arg-type]
+    transformed = _flag(rng, t["transformed"], n)
     other = _choice(rng, ["DLBCL", "HGBL", "PMBCL", "THRLBCL"], [0.84, 0.11, 0.03, 0.02], n)
     df["histology"] = np.where(transformed, "tFL", other)
     return df
@@ -168,7 +168,7 @@ def _plant_missing(rng: np.random.Generator, df: pd.DataFrame) -> None:
     dev = np.flatnonzero(df["cohort"].to_numpy() == "development")
     val = np.flatnonzero(df["cohort"].to_numpy() == "validation")
     df["crp_true"], df["ferritin_true"] = df["crp"].copy(), df["ferritin"].copy()   # drive the outcomes
-    k = int(round(0.02 * len(dev)))
+    k = round(0.02 * len(dev))
     picked = rng.choice(dev, size=min(2 * k + 2, len(dev)), replace=False)
     df.loc[df.index[picked[:k]], "crp"] = np.nan
     df.loc[df.index[picked[k:2 * k]], "ferritin"] = np.nan

@@ -14,8 +14,9 @@ MTV segmentation: SUV >= 4.0 at LMU Munich (C4) and MSKCC (C6), 41 % of SUVmax e
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
-__all__ = ["Centre", "CENTRES", "COHORT_TARGETS", "MONTH_DAYS"]
+__all__ = ["CENTRES", "COHORT_TARGETS", "MONTH_DAYS", "Centre"]
 
 MONTH_DAYS = 30.4375
 """Days per month (365.25 / 12), used to express monthly targets in days."""
@@ -66,7 +67,7 @@ CENTRES: tuple[Centre, ...] = (
 
 # Published Table 1 (seed 001) as generation targets: medians/quartiles for continuous variables (canonical
 # units), proportions for binary ones.  The tests hold their own copy taken from seed_results.md.
-COHORT_TARGETS: dict[str, dict[str, object]] = {
+COHORT_TARGETS: dict[str, dict[str, Any]] = {
     "development": {
         "age": (57.0, 64.0, 70.0), "female": 0.39, "ecog_ge2": 0.14,
         "product": {"axi-cel": 0.606, "liso-cel": 0.074, "tisa-cel": 0.320},

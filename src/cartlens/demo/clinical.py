@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import fsolve
 
-__all__ = ["TOX_TARGETS", "draw_toxicity", "draw_biomarkers", "solve_logistic"]
+__all__ = ["TOX_TARGETS", "draw_biomarkers", "draw_toxicity", "solve_logistic"]
 
 TOX_TARGETS = {"crs_ge3": (0.132, 0.018), "icans_ge3": (0.211, 0.123), "icu": (0.22, 0.079)}
 """(rate above, rate below) the median risk score, seed 001."""

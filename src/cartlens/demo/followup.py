@@ -22,8 +22,16 @@ import pandas as pd
 
 from cartlens.demo.lesions import EXTRANODAL_WEIGHTS, NODAL_WEIGHTS, site_centroids
 
-__all__ = ["PATTERN_PROBS", "LESION_LOG_OR", "LesionSet", "split_registry", "rows_frame", "response_rows",
-           "failure_rows", "build_followup"]
+__all__ = [
+    "LESION_LOG_OR",
+    "PATTERN_PROBS",
+    "LesionSet",
+    "build_followup",
+    "failure_rows",
+    "response_rows",
+    "rows_frame",
+    "split_registry",
+]
 
 LesionSet = dict
 """One patient's lesions at one scan: column name -> numpy array (fast; pandas per-patient frames are slow)."""
@@ -97,8 +105,9 @@ def _rows(les: LesionSet, scan_id: str, ldi, sdi, state, suv, ds, uptake, vol) -
     out["state"], out["ldi_cm"], out["sdi_cm"] = np.asarray(state, dtype=object), ldi, sdi
     out["suvmax"] = np.where(absent, np.nan, suv)
     out["volume_ml"] = np.where(absent, np.nan, vol)
-    out["deauville"] = np.where(absent, None, np.broadcast_to(np.asarray(ds, dtype=object), (n,)))
-    out["uptake_vs_baseline"] = np.where(absent, None, np.broadcast_to(np.asarray(uptake, dtype=object), (n,)))
+    none = np.full(n, None, dtype=object)
+    out["deauville"] = np.where(absent, none, np.broadcast_to(np.asarray(ds, dtype=object), (n,)))
+    out["uptake_vs_baseline"] = np.where(absent, none, np.broadcast_to(np.asarray(uptake, dtype=object), (n,)))
     out["attribution"] = np.full(n, "lymphoma", dtype=object)
     return out
 
@@ -211,9 +220,9 @@ def build_followup(rng: np.random.Generator, base: pd.DataFrame, outc: pd.DataFr
             nadir_sdi = np.minimum(nadir_sdi, np.nan_to_num(rows["sdi_cm"], nan=0.0))
         if prog:
             pattern = str(rng.choice(list(PATTERN_PROBS), p=list(PATTERN_PROBS.values())))
-            rows, fail = failure_rows(rng, les, nadir_ldi, nadir_sdi, pattern=pattern, scan_id="PD",
-                                      liver=float(bl["liver_suvmean"]))
-            blocks.extend(rows)
+            pd_rows, fail = failure_rows(rng, les, nadir_ldi, nadir_sdi, pattern=pattern, scan_id="PD",
+                                         liver=float(bl["liver_suvmean"]))
+            blocks.extend(pd_rows)
             nt_fail = bool((fail & (les["role"] == "nontarget")).any())
             scans.append(_scan(bl, "PD", pfs, nontarget="unequivocal_progression" if nt_fail else "present"))
             failures.append({"patient_id": bl["patient_id"], "centre": bl["centre"], "pattern": pattern,

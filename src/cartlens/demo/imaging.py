@@ -31,10 +31,18 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from cartlens.demo.followup import (PATTERN_PROBS, LesionSet, _rows, _scan, failure_rows, new_lesions, nles,
-                                   split_registry)
+from cartlens.demo.followup import (
+    PATTERN_PROBS,
+    LesionSet,
+    _rows,
+    _scan,
+    failure_rows,
+    new_lesions,
+    nles,
+    split_registry,
+)
 
-__all__ = ["ARCHETYPES", "INTENDED_FU2", "select_substudy", "build_substudy"]
+__all__ = ["ARCHETYPES", "INTENDED_FU2", "build_substudy", "select_substudy"]
 
 ARCHETYPES: dict[str, int] = {"progression": 7, "single_lesion": 4, "pmd_only": 2, "pseudo": 2,
                               "complete": 18, "cr_residual": 2, "partial": 6}
@@ -135,7 +143,7 @@ def _grow_from(nadir_ldi: np.ndarray, g: np.ndarray) -> np.ndarray:
 def _trajectory(rng, arche, les, liver, pick, ntl):
     """(FU1 rows, FU2 rows, FU2 new lesions or None, lesion ids that progressed) for one archetype."""
     n = nles(les)
-    u = lambda a, b: rng.uniform(a, b, n)      # noqa: E731
+    u = lambda a, b: rng.uniform(a, b, n)
     suv_bl = les["suvmax"]
     f1 = {"progression": u(.62, .72), "single_lesion": u(.78, .82), "pmd_only": u(.75, .85), "pseudo": u(1, 1),
           "complete": u(.4, .6), "cr_residual": u(.85, .9), "partial": u(.5, .7)}[arche]

@@ -15,8 +15,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["NODAL_WEIGHTS", "EXTRANODAL_WEIGHTS", "SITE_ANCHOR_MM", "draw_registry", "baseline_scans",
-           "target_roles", "deauville_from_suv"]
+__all__ = [
+    "EXTRANODAL_WEIGHTS",
+    "NODAL_WEIGHTS",
+    "SITE_ANCHOR_MM",
+    "baseline_scans",
+    "deauville_from_suv",
+    "draw_registry",
+    "target_roles",
+]
 
 NODAL_WEIGHTS = {"cervical": .14, "supraclavicular": .07, "axillary": .12, "mediastinal": .13, "hilar": .05,
                  "mesenteric": .10, "retroperitoneal": .15, "iliac": .10, "inguinal": .10, "waldeyer": .02,
@@ -108,7 +115,7 @@ def draw_registry(rng: np.random.Generator, base: pd.DataFrame, scan_ref: pd.Dat
         "attribution": "lymphoma", "centroid_x_mm": xyz[:, 0], "centroid_y_mm": xyz[:, 1],
         "centroid_z_mm": xyz[:, 2],
     })
-    reg["lesion_id"] = ["L%02d" % (k + 1) for k in reg.groupby("pidx").cumcount()]
+    reg["lesion_id"] = [f"L{k + 1:02d}" for k in reg.groupby("pidx").cumcount()]
     reg["role"] = target_roles(reg)
     # Bridging RT (our choice): the largest lesion of a patient bridged with radiation was in the field.
     largest = reg.groupby("pidx")["ldi_cm"].transform("max") == reg["ldi_cm"]

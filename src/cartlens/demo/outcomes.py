@@ -41,7 +41,7 @@ from scipy.stats import norm
 
 from cartlens.demo.centres import COHORT_TARGETS, MONTH_DAYS
 
-__all__ = ["KNOT_ML", "PFS_COEF", "OS_SCALE", "linear_predictor", "car_impi_like", "draw_outcomes"]
+__all__ = ["KNOT_ML", "OS_SCALE", "PFS_COEF", "car_impi_like", "draw_outcomes", "linear_predictor"]
 
 KNOT_ML = 44.3
 PFS_COEF: dict[str, float] = {
@@ -122,18 +122,18 @@ def draw_outcomes(rng: np.random.Generator, df: pd.DataFrame) -> tuple[pd.DataFr
             continue
         tgt = COHORT_TARGETS[g]
         d0 = (e_death[m] * np.exp(-eta_os[m])) ** (1 / SHAPE["os"])
-        c_os = _offset_for_median(d0, SHAPE["os"], float(tgt["median_os_months"]))   # type: ignore[arg-type]
+        c_os = _offset_for_median(d0, SHAPE["os"], float(tgt["median_os_months"]))
         t_death[m] = d0 * np.exp(-c_os / SHAPE["os"])
         p0 = (e_prog[m] * np.exp(-eta_pfs[m])) ** (1 / SHAPE["pfs"])
-        target = float(tgt["median_pfs_months"])                                       # type: ignore[arg-type]
+        target = float(tgt["median_pfs_months"])
 
-        def gap(c: float, p0: np.ndarray = p0, d: np.ndarray = t_death[m]) -> float:
+        def gap(c: float, p0: np.ndarray = p0, d: np.ndarray = t_death[m], target: float = target) -> float:
             return float(np.median(np.minimum(p0 * np.exp(-c / SHAPE["pfs"]), d)) - target)
 
         c_pfs = brentq(gap, -20.0, 20.0, xtol=1e-10)
         t_prog[m] = p0 * np.exp(-c_pfs / SHAPE["pfs"])
         offsets[g] = {"pfs_log_baseline_offset": c_pfs, "os_log_baseline_offset": c_os}
-    fu = np.array([float(COHORT_TARGETS[g]["median_followup_months"]) for g in cohort])   # type: ignore[arg-type]
+    fu = np.array([float(COHORT_TARGETS[g]["median_followup_months"]) for g in cohort])
     lo = np.array([CENSOR_MIN_MONTHS[g] for g in cohort])
     censor = rng.uniform(lo, 2 * fu - lo)
     to_days = MONTH_DAYS

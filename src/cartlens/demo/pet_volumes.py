@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["SHAPE", "SPACING_MM", "ORIGIN_MM", "affine", "relative_path", "build", "paint_patient"]
+__all__ = ["ORIGIN_MM", "SHAPE", "SPACING_MM", "affine", "build", "paint_patient", "relative_path"]
 
 SHAPE = (96, 96, 200)                   # (x, y, z) voxels, NIfTI order
 SPACING_MM = 4.0

@@ -13,8 +13,15 @@ import pandas as pd
 
 from cartlens.demo.centres import CENTRES
 
-__all__ = ["CANONICAL_UNIT", "TO_REPORTED", "PRE_LD_LABS", "PRE_LD_ULN", "labs_table", "patients_table",
-           "COLUMNS"]
+__all__ = [
+    "CANONICAL_UNIT",
+    "COLUMNS",
+    "PRE_LD_LABS",
+    "PRE_LD_ULN",
+    "TO_REPORTED",
+    "labs_table",
+    "patients_table",
+]
 
 CANONICAL_UNIT = {"ldh": "U/L", "crp": "mg/dL", "ferritin": "ng/mL", "hb": "g/dL", "plt": "10^9/L",
                   "anc": "10^9/L", "wbc": "10^9/L", "alc": "10^9/L", "albumin": "g/dL", "alp": "U/L",

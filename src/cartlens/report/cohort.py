@@ -27,7 +27,7 @@ from cartlens.report.html import Figure, Section
 from cartlens.scores.hematotox import hematotox_points
 from cartlens.stats.km import kaplan_meier, reverse_km_median_followup
 
-__all__ = ["MONTH_DAYS", "baseline_labs", "hematotox_scores", "table1", "survival_overview", "cohort_section"]
+__all__ = ["MONTH_DAYS", "baseline_labs", "cohort_section", "hematotox_scores", "survival_overview", "table1"]
 
 MONTH_DAYS = 30.4375
 LAB_WINDOW = (-14, -1)
@@ -123,10 +123,10 @@ def table1(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
                      "p": _fmt_p(p)})
 
     two = len(cohorts) == 2
-    a, b = (groups[cohorts[0]], groups[cohorts[1]]) if two else (None, None)
-    pc = (lambda col: _p_continuous(a[col], b[col]) if two else None)                   # noqa: E731
-    pk = (lambda s: _p_categorical(s, df["cohort"]) if two else None)                    # noqa: E731
-    has = (lambda *cols: all(c in df.columns and df[c].notna().any() for c in cols))    # noqa: E731
+    a, b = (groups[cohorts[0]], groups[cohorts[1]]) if two else (df, df)
+    pc = (lambda col: _p_continuous(a[col], b[col]) if two else None)
+    pk = (lambda s: _p_categorical(s, df["cohort"]) if two else None)
+    has = (lambda *cols: all(c in df.columns and df[c].notna().any() for c in cols))
 
     def flag_row(label: str, flag: pd.Series) -> None:
         add(label, lambda g: _count(flag.loc[g.index]), pk(flag))
@@ -173,7 +173,7 @@ def table1(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
 
 def _median_text(res) -> str:
     med, lo, hi = res.median()
-    f = (lambda v: "NR" if v is None else f"{v / MONTH_DAYS:.1f}")                       # noqa: E731
+    f = (lambda v: "NR" if v is None else f"{v / MONTH_DAYS:.1f}")
     return f"{f(med)} ({f(lo)}-{f(hi)})"
 
 
@@ -235,14 +235,14 @@ def cohort_section(tables: dict[str, pd.DataFrame], *, truth: dict[str, Any] | N
     t1 = table1(tables)
     surv = survival_overview(tables["patients"])
     centres = (tables["patients"].groupby(["cohort", "centre"]).size().rename("patients").reset_index())
-    notes = ["Medians with first and third quartiles (R type 7); n (%) with n/N where values are missing. "
-             "p: Mann-Whitney U (continuous; normal approximation with continuity correction) or Pearson "
-             "chi-square without continuity correction (Fisher's exact test for sparse 2 x 2 tables), development "
-             "vs validation.",
+    notes = [("Medians with first and third quartiles (R type 7); n (%) with n/N where values are missing. "
+              "p: Mann-Whitney U (continuous; normal approximation with continuity correction) or Pearson "
+              "chi-square without continuity correction (Fisher's exact test for sparse 2 x 2 tables), "
+              "development vs validation."),
              "Baseline labs: latest value per analyte from day -14 to day -1, converted to canonical units on import.",
-             "Published reference (CAR-IMPI, Blood Cancer J 2025;15:144, Table 1; seed_results.md 001): median "
-             "follow-up 27.6 / 45.4 months, median PFS 7.9 / 7.5 months, median OS 33.4 / 34.0 months "
-             "(development / validation)."]
+             ("Published reference (CAR-IMPI, Blood Cancer J 2025;15:144, Table 1; seed_results.md 001): median "
+              "follow-up 27.6 / 45.4 months, median PFS 7.9 / 7.5 months, median OS 33.4 / 34.0 months "
+              "(development / validation).")]
     if truth is not None:
         surv_truth = truth.get("survival", {})
         notes.append(f"Synthetic demonstration data, seed {truth.get('seed')}: outcomes planted by a Weibull "

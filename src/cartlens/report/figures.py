@@ -20,13 +20,13 @@ from collections.abc import Mapping, Sequence
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.patches import PathPatch  # noqa: E402
-from matplotlib.path import Path as MplPath  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.patches import PathPatch
+from matplotlib.path import Path as MplPath
 
-from cartlens.report.html import Figure  # noqa: E402
+from cartlens.report.html import Figure
 
 DPI = 110
 PALETTE = ("#1f4e79", "#c0504d", "#4f8f3a", "#8064a2", "#d08a1e", "#2a9fbc")
