@@ -15,7 +15,9 @@ to disk here. The Agg backend is used so no display is needed.
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 import matplotlib
 
@@ -35,12 +37,29 @@ CATEGORY_COLOURS = {"CR": "#2e7d32", "PR": "#7cb342", "MR": "#c0ca33", "SD": "#f
 SYNTHETIC_LABEL = "synthetic demonstration data"
 
 
+_WITH_SVG: ContextVar[bool] = ContextVar("cartlens_figures_svg", default=True)
+
+
+@contextmanager
+def svg_output(enabled: bool) -> Iterator[None]:
+    """Within the block, figures carry SVG text (default) or PNG only (faster; study.svg = false)."""
+    token = _WITH_SVG.set(bool(enabled))
+    try:
+        yield
+    finally:
+        _WITH_SVG.reset(token)
+
+
 def _finish(fig: plt.Figure, name: str, caption: str) -> Figure:
-    png, svg = io.BytesIO(), io.StringIO()
+    png = io.BytesIO()
     fig.savefig(png, format="png", dpi=DPI, bbox_inches="tight")
-    fig.savefig(svg, format="svg", bbox_inches="tight")
+    svg = None
+    if _WITH_SVG.get():
+        buf = io.StringIO()
+        fig.savefig(buf, format="svg", bbox_inches="tight")
+        svg = buf.getvalue()
     plt.close(fig)
-    return Figure(name=name, caption=caption, png=png.getvalue(), svg=svg.getvalue())
+    return Figure(name=name, caption=caption, png=png.getvalue(), svg=svg)
 
 
 def _label(ax: plt.Axes, label: str) -> None:

@@ -50,16 +50,18 @@ class StudyMeta(_Strict):
     title: str = "cartlens study"
     seed: int = Field(default=20240501, ge=0)
     label: str = ""
+    svg: bool = True          # also write figures/*.svg (PNG is always written)
 
 
 class DataSource(_Strict):
     source: str | None = None
     db: str | None = None
     centres: list[str] | None = None
+    builtin: Literal["demo"] | None = None   # the synthetic demo cohort (tables passed in by ``cartlens demo``)
 
     @model_validator(mode="after")
     def _one_source(self) -> DataSource:
-        if (self.source is None) == (self.db is None):
+        if sum(x is not None for x in (self.source, self.db, self.builtin)) != 1:
             raise ValueError("give exactly one of 'source' (data directory) or 'db' (database URL)")
         return self
 
@@ -89,6 +91,16 @@ class ResponseOptions(_Strict):
     options: str | None = None  # TOML file of A1-A34 switches (cartlens.criteria.options)
     fu1_window: tuple[int, int] = (23, 37)   # days after infusion: day 30 +/- 7 (demo_cohort.md)
     fu2_window: tuple[int, int] = (76, 104)  # day 90 +/- 14
+    # "window": the scan inside each window nearest its nominal day (T-FU, response_criteria.md section 6);
+    # "scan_id": the scans named FU1 / FU2 (a protocol imaging sub-study, as the demo's).
+    timepoint_by: Literal["window", "scan_id"] = "window"
+
+    @field_validator("fu1_window", "fu2_window")
+    @classmethod
+    def _ordered(cls, v: tuple[int, int]) -> tuple[int, int]:
+        if v[0] > v[1]:
+            raise ValueError("window must be (first day, last day) with first <= last")
+        return v
 
 
 class CarImpiOptions(_Strict):
@@ -110,6 +122,19 @@ class CarImpiOptions(_Strict):
         return v
 
 
+class StrataOptions(_Strict):
+    # "none": no InflaMix strata; "stand-in": a two-component Gaussian mixture fitted to this cohort's day-0
+    # labs (synthetic stand-in, never the published model); any other value: path to the user's InflaMix
+    # model.RData (obtained under its Terms of Use; cartlens ships no InflaMix parameters).
+    inflamix: str = "none"
+    hematotox_high: int = Field(default=3, ge=1, le=7)
+    horizon_months: float = Field(default=12.0, gt=0)
+
+
+class FactorOptions(_Strict):
+    catalogue: str | None = None      # path to a prognostic_factors.yaml; default: the copy shipped in cartlens
+
+
 class FailureOptions(_Strict):
     criterion: Literal["lugano", "cheson2007", "recil", "lyric"] = "lugano"
     margin_mm: float = Field(default=10.0, ge=0)
@@ -117,6 +142,8 @@ class FailureOptions(_Strict):
 
 class LandmarkOptions(_Strict):
     day: int = Field(default=30, ge=1)
+    window: int = Field(default=7, ge=0)          # scans within day +/- window count as the landmark scan
+    suvmax_cut: float = Field(default=10.0, gt=0)
 
 
 class StudyPlan(_Strict):
@@ -128,6 +155,8 @@ class StudyPlan(_Strict):
     sections: Sections = Sections()
     response: ResponseOptions = ResponseOptions()
     car_impi: CarImpiOptions = CarImpiOptions()
+    strata: StrataOptions = StrataOptions()
+    factors: FactorOptions = FactorOptions()
     failure: FailureOptions = FailureOptions()
     landmarks: LandmarkOptions = LandmarkOptions()
     base_dir: str = "."
