@@ -112,6 +112,18 @@ def _segment_cumsum(values: FloatArray, bounds: tuple[tuple[int, int], ...], *, 
     return out
 
 
+def row_dot(x: FloatArray, beta: FloatArray) -> FloatArray:
+    """``x @ beta`` accumulated column by column, so that identical rows give bit-identical results.
+
+    A BLAS product may round identical rows differently (blocked kernels); the linear predictor's ties
+    decide tied.x in the concordance, so each row is summed in the same order, as R's loop does.
+    """
+    out = np.zeros(x.shape[0])
+    for j in range(x.shape[1]):            # loop over covariates, not subjects
+        out += x[:, j] * beta[j]
+    return out
+
+
 def _rsum(values: FloatArray, design: CoxDesign) -> FloatArray:
     """Risk-set sums at each death group: sum of ``values`` from the group's first row to its stratum end."""
     return _segment_cumsum(values, design.row_bounds, reverse=True)[design.g_start]
@@ -148,7 +160,7 @@ class CoxTerms:
 def cox_terms(design: CoxDesign, beta: FloatArray, *, need_info: bool = True) -> CoxTerms:
     """Log partial likelihood, score vector and observed information at ``beta`` (R coxfit6_iter)."""
     x, w = design.x, design.weight
-    eta = x @ beta
+    eta = row_dot(x, beta)
     risk = np.exp(eta)
     wr = w * risk
     if design.death_rows.size == 0:

@@ -169,7 +169,7 @@ class CoxResult:
             base = base[base["strata"] == stratum]
         elif stratum is not None:
             raise ValueError("stratum: the model has no strata")
-        lp = (xn - self.means) @ self.coef
+        lp = eng.row_dot(xn, self.coef) - float(np.sum(self.coef * self.means))
         surv = np.exp(-np.outer(base["hazard"].to_numpy(), np.exp(lp)))
         return pd.DataFrame(surv, index=pd.Index(base["time"].to_numpy(), name="time"))
 
@@ -287,9 +287,8 @@ def coxph(time: ArrayLike, event: ArrayLike, X: ArrayLike, *, names: list[str] |
         raise ValueError(f"init: {beta0.size} values for {x.shape[1]} covariates")
     fit = _newton(design, beta0, cols, max_iter=max_iter, eps=eps)
     coef, naive_var, loglik, sctest, iters, converged, final = fit
-    lp_sorted = design.x @ coef
-    lp = np.empty_like(lp_sorted)
-    lp[design.order] = lp_sorted
+    # R: lp = X %*% coef - sum(coef * means), each row summed in covariate order (identical rows, identical lp)
+    lp = eng.row_dot(x, coef) - float(np.sum(coef * design.means))
     infinite = _infinite_flags(final.score, naive_var, coef, eps, converged, lp, cols, max_iter)
     cl = None
     if cluster is not None:
