@@ -212,3 +212,26 @@ def test_p8_ds_x_alone_is_no_progression() -> None:
     res = analyse(tables(s, rows))
     assert pattern(res) == (None, None, None)
     assert res.summary_dict()["patients_with_pd"] == 0
+
+
+def test_p6_with_masks_the_spleen_rule_still_applies_and_overlap_is_recorded() -> None:
+    s = [scan("P", "BL", -5, spleen_cm=15.0), scan("P", "FU1", 30, spleen_cm=12.0), scan("P", "FU2", 120)]
+    rows = [les("P", "BL", "SPL", "spleen", state="too_small", ds="5", suv=11),
+            les("P", "FU1", "SPL", "spleen", state="absent", ds="2"),
+            les("P", "FU2", "SPL", "spleen", state="absent", ds="2"),
+            les("P", "FU2", "S2", "spleen", ldi=2.0, sdi=1.5, ds="5")]
+    masks = {("P", "BL", "SPL"): cube((5, 5, 5), (15, 15, 15)), ("P", "FU2", "S2"): cube((30, 30, 30), (35, 35, 35))}
+    f = failure_row(analyse(tables(s, rows), masks=masks), "S2")
+    assert f["class"] == "local" and bool(f["organ_level"]) and f["overlap_voxels"] == 0
+
+
+@pytest.mark.parametrize(("lo", "expected"), [((12, 5, 5), "local"), ((30, 30, 30), "de_novo")])
+def test_liver_with_masks_follows_the_mask_rule(lo, expected) -> None:
+    s = [scan("P", "BL", -5), scan("P", "FU1", 60)]
+    rows = [les("P", "BL", "LIV", "liver", ldi=2.5, sdi=2.0, ds="5", suv=12),
+            les("P", "FU1", "LIV", "liver", state="absent", ds="1"),
+            les("P", "FU1", "L2", "liver", ldi=2.0, sdi=1.5, ds="5")]
+    hi = tuple(x + 5 for x in lo)
+    masks = {("P", "BL", "LIV"): cube((5, 5, 5), (15, 15, 15)), ("P", "FU1", "L2"): cube(lo, hi)}
+    f = failure_row(analyse(tables(s, rows), masks=masks), "L2")
+    assert f["class"] == expected and f["method"] == "mask" and bool(f["organ_level"]) == (expected == "local")

@@ -9,15 +9,18 @@ Decision order for one failure lesion F (first match wins; the method is recorde
 
 1. ``same_lesion_id``: F is an index lesion progressing at this scan (the reader's link) → LOCAL.
    With masks, every other index mask that F overlaps is linked too (§2.3 step 5).
-2. ``mask``: F and the patient's index masks exist → LOCAL if |F ∩ I_k| >= 1 voxel (or >= the
+2. ``organ_level`` for spleen and marrow (diffuse organs; §2.3 step 4): LOCAL with ``organ_level``
+   when that organ was involved before treatment, else DE_NOVO — also when masks exist (their
+   overlap is still recorded).
+3. ``mask``: F and the patient's index masks exist → LOCAL if |F ∩ I_k| >= 1 voxel (or >= the
    ``min_overlap_fraction`` of F), ADJACENT if within ``margin_mm`` of some I_k, else DE_NOVO.
-3. ``organ_level``: F in spleen, liver or marrow (diffuse-organ rule, §2.3 step 4) → LOCAL with
-   ``organ_level`` when that organ was involved before treatment, else DE_NOVO.
-4. ``centroid``: no masks, but centroids of F and of index lesions at the same site (nodal
+   In the liver a LOCAL call also carries ``organ_level``.
+4. ``organ_level`` for the liver without masks (as 2).
+5. ``centroid``: no masks, but centroids of F and of index lesions at the same site (nodal
    station or organ) → LOCAL when the distance is <= index LDi/2 + margin (the literal fallback
    link of §2.3 step 3), else DE_NOVO. Option ``centroid_split``: LOCAL only within LDi/2,
    ADJACENT up to LDi/2 + margin (mirrors the mask rule).
-5. ``station_only``: same station, no geometry at all → ADJACENT (cannot be told from overlap;
+6. ``station_only``: same station, no geometry at all → ADJACENT (cannot be told from overlap;
    flagged ``needs_review``); a different station → DE_NOVO (``station``).
 
 Main analysis: ADJACENT counts as DE_NOVO (the "non-overlapping" wording); sensitivity: LOCAL.
@@ -36,6 +39,7 @@ from cartlens.failure.registry import centroid, excluded_reason
 
 LOCAL, ADJACENT, DE_NOVO = "local", "adjacent", "de_novo"
 ORGAN_SITES = frozenset({"spleen", "liver", "bone_marrow"})
+DIFFUSE_ORGANS = frozenset({"spleen", "bone_marrow"})       # organ rule even when masks exist
 MARROW_POSITIVE = ("suspected", "involved")
 SPLENOMEGALY_CM = Decimal(13)
 
@@ -171,13 +175,15 @@ def classify_new(ctx: PatientContext, scan_id: str, day: Decimal, lesion_id: str
     """Classify one failure lesion that is not an index lesion (rules 2-5 of the module docstring)."""
     fmask = find_mask(ctx.masks, ctx.centre, ctx.patient_id, scan_id, lesion_id)
     excluded = excluded_reason(row) if row is not None else None
-    if fmask is not None and _has_index_masks(ctx):
-        res = {"method": "mask", **_by_masks(ctx, fmask, scan_id, opts)}
-    elif site in ORGAN_SITES:
+    masked = fmask is not None and _has_index_masks(ctx)
+    by_mask = {"method": "mask", **_by_masks(ctx, fmask, scan_id, opts)} if masked and fmask is not None else None
+    if site in DIFFUSE_ORGANS or (site in ORGAN_SITES and by_mask is None):
         involved = site in ctx.involved_organs
         linked = tuple(r["lesion_id"] for r in ctx.index if r["site"] == site) if involved else ()
-        res = {"auto_class": LOCAL if involved else DE_NOVO, "method": "organ_level", "organ_level": True,
-               "linked_index_ids": linked}
+        res = {**(by_mask or {}), "auto_class": LOCAL if involved else DE_NOVO, "method": "organ_level",
+               "organ_level": True, "linked_index_ids": linked, "adjacent_index_ids": ()}
+    elif by_mask is not None:
+        res = {**by_mask, "organ_level": site in ORGAN_SITES and by_mask["auto_class"] == LOCAL}
     else:
         res = _by_centroid(ctx, site, _centroid_of(row, fmask), opts)
     return _record(ctx, scan_id, day, lesion_id, site, False, excluded=excluded, **res)
