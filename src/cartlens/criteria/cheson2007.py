@@ -145,7 +145,7 @@ def _response(c: Cohort, m: Measures, opts: ResponseOptions, organ: np.ndarray, 
     normal = np.where(nodal, node_ok, c.state == ABSENT)
     residual = c.by_patient_any(pre & ~normal & c.scan_exists[c.pat])
     cr_ct = ~pet_branch & ~residual & _nontarget_absent(c) & common_cr
-    halved = (m.spd_bl < BIG) & reached(m.spd_bl, 2 * m.spd, opts.inclusive)
+    halved = (m.spd_bl < BIG) & (m.spd_bl > 0) & reached(m.spd_bl, 2 * m.spd, opts.inclusive)
     org_bl = org_spd[:, :1]
     organ_halved = (org_bl == 0) | reached(org_bl, 2 * org_spd, opts.inclusive)
     spleen_block = m.spleen_pd if opts.cheson_spleen_blocks_pr else np.zeros_like(m.spleen_pd)

@@ -66,7 +66,11 @@ FLAG_NAMES = (
     "REGROWTH", "ct_pet_discordant", "clinical_deterioration_missing", "pd_dated_to_first_ir",
     "ir_confirmed_later", "uptake_missing", "deauville_missing", "partial_sum_pd", "NE:no_baseline",
     "pet_not_evaluable", "spleen_missing", "NE:no_pet", "ir_pending", "ir_resolved",
+    "baseline_older_than_30_days",
 )
+# T-FU / T-BL (response_criteria.md §6): nominal day and default window of each protocol follow-up.
+TIMEPOINTS = {"FU1": (30, 21, 45), "FU2": (90, 75, 120)}
+BASELINE_MAX_AGE_DAYS = 30
 FLAG = {name: 1 << i for i, name in enumerate(FLAG_NAMES)}
 
 LIVER_SPLEEN_SITES = ("liver", "spleen")

@@ -15,10 +15,9 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from cartlens.criteria.common import TIMEPOINTS
 from cartlens.criteria.engine import CRITERIA
 
-# T-FU: nominal day and default window per protocol follow-up (response_criteria.md §6).
-TIMEPOINTS = {"FU1": (30, 21, 45), "FU2": (90, 75, 120)}
 RESPONSE = ("CR", "PR")                          # ORR = CR + PR; MR is not a response
 BEST_ORDER = ("CR", "PR", "MR", "SD", "IR3", "IR2b", "IR2a", "IR1", "PD", "NE")
 MATRIX_ORDER = ("CR", "PR", "MR", "SD", "IR1", "IR2a", "IR2b", "IR3", "PD", "NE")

@@ -16,6 +16,7 @@ import pandas as pd
 from cartlens.criteria.cheson2007 import assess_cheson
 from cartlens.criteria.cohort import build_cohort
 from cartlens.criteria.common import (
+    BASELINE_MAX_AGE_DAYS,
     BIG,
     CATEGORIES,
     CT_CATEGORIES,
@@ -27,6 +28,7 @@ from cartlens.criteria.common import (
     REASONS,
     RULE,
     RULE_IDS,
+    TIMEPOINTS,
     UNITS_PER_CM,
     Cohort,
     Grades,
@@ -43,7 +45,8 @@ from cartlens.criteria.recil import assess_recil
 CRITERIA = ("lugano", "cheson2007", "recil", "lyric")
 COLUMNS = ("patient_id", "centre", "scan_id", "day", "criterion", "category", "reasons", "rules", "spd",
            "spd_change_baseline_pct", "spd_change_nadir_pct", "sld", "sld_change_baseline_pct",
-           "sld_change_nadir_pct", "flags", "ct_category", "pet_category", "pd_dated_scan_id")
+           "sld_change_nadir_pct", "flags", "ct_category", "pet_category", "pd_dated_scan_id",
+           "protocol_timepoint")
 AREA = float(UNITS_PER_CM) ** 2            # units^2 per cm^2
 
 
@@ -114,10 +117,25 @@ def assess(scans: pd.DataFrame, lesions: pd.DataFrame, *, criteria: Sequence[str
     opts = options or ResponseOptions()
     cohort = build_cohort(scans, lesions, infusion_day=infusion_day, baseline_max_day=opts.baseline_max_day)
     graded = grade_all(cohort, chosen, opts)
-    return _frame(cohort, graded, chosen)
+    return _frame(cohort, graded, chosen, infusion_day=infusion_day)
 
 
-def _frame(cohort: Cohort, graded: dict[str, Any], chosen: Sequence[str]) -> pd.DataFrame:
+def protocol_timepoints(cohort: Cohort) -> np.ndarray:
+    """[P, S] label "FU1"/"FU2" on the scan nearest the nominal day inside its window (T-FU), else None."""
+    P, S = cohort.scan_exists.shape
+    labels = np.full((P, S), None, dtype=object)
+    follow = cohort.scan_exists & (np.arange(S) >= 1)[None, :]
+    for name, (nominal, lo, hi) in TIMEPOINTS.items():
+        inside = follow & (cohort.day >= lo) & (cohort.day <= hi)
+        dist = np.where(inside, np.abs(cohort.day - nominal), np.iinfo(np.int64).max)
+        best = np.argmin(dist, axis=1)                       # ties -> the earlier scan
+        has = inside.any(axis=1)
+        labels[np.flatnonzero(has), best[has]] = name
+    return labels
+
+
+def _frame(cohort: Cohort, graded: dict[str, Any], chosen: Sequence[str], *,
+           infusion_day: int = 0) -> pd.DataFrame:
     m = graded["measures"]
     S = cohort.n_slots
     rows_mask = cohort.scan_exists & (np.arange(S) >= 1)[None, :]
@@ -136,13 +154,16 @@ def _frame(cohort: Cohort, graded: dict[str, Any], chosen: Sequence[str]) -> pd.
         "sld_change_nadir_pct": pct_change(sld, sld_nadir, sld_ok & (sld_nadir < BIG)),
     }
     no_bl = ~cohort.has_baseline[:, None] & rows_mask
+    old_bl = (cohort.has_baseline & (cohort.day[:, 0] < -BASELINE_MAX_AGE_DAYS))[:, None] & rows_mask
+    timepoint = protocol_timepoints(cohort)
     C, n = len(chosen), len(p_idx)
     per: dict[str, list[np.ndarray]] = {k: [] for k in ("category", "reasons", "rules", "flags", "ct", "pet",
                                                          "dated")}
     for name in chosen:
         g: Grades = graded["grades"][name]
         post = earlier_any((g.category == PD) & rows_mask) & rows_mask
-        flags = g.flags | np.where(post, FLAG["post_PD"], 0) | np.where(no_bl, FLAG["NE:no_baseline"], 0)
+        flags = (g.flags | np.where(post, FLAG["post_PD"], 0) | np.where(no_bl, FLAG["NE:no_baseline"], 0)
+                 | np.where(old_bl, FLAG["baseline_older_than_30_days"], 0))
         dated = graded["dated"].get(name)
         cat = g.category[p_idx, s_idx]
         per["category"].append(cat)
@@ -160,7 +181,7 @@ def _frame(cohort: Cohort, graded: dict[str, Any], chosen: Sequence[str]) -> pd.
     scan_ids = cohort.scan_id[rp, np.maximum(stack["dated"], 0)]
     columns = {
         "patient_id": cohort.patient_id[rp], "centre": cohort.centre[rp], "scan_id": cohort.scan_id[rp, rs],
-        "day": cohort.day[rp, rs], "criterion": np.tile(np.asarray(chosen, dtype=object), n),
+        "day": cohort.day[rp, rs] + infusion_day, "criterion": np.tile(np.asarray(chosen, dtype=object), n),
         "category": np.asarray(CATEGORIES, dtype=object)[stack["category"]],
         "reasons": _decode(stack["reasons"], REASONS, REASON_ORDER),
         "rules": _decode(stack["rules"], RULE_IDS),
@@ -168,6 +189,7 @@ def _frame(cohort: Cohort, graded: dict[str, Any], chosen: Sequence[str]) -> pd.
         "flags": _decode(stack["flags"], FLAG_NAMES),
         "ct_category": ct_labels[stack["ct"]], "pet_category": pet_labels[stack["pet"]],
         "pd_dated_scan_id": np.where(stack["dated"] >= 0, scan_ids, None),
+        "protocol_timepoint": timepoint[rp, rs],
     }
     return pd.DataFrame({k: columns[k] for k in COLUMNS}, copy=False)
 
@@ -233,6 +255,7 @@ class TimepointResult:
     sld_change_baseline_pct: float | None = None
     sld_change_nadir_pct: float | None = None
     pd_dated_scan_id: str | None = None
+    protocol_timepoint: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """cli.md keys; ``ct_category``/``pet_category`` only for Lugano."""
@@ -242,7 +265,8 @@ class TimepointResult:
                    spd_change_baseline_pct=self.spd_change_baseline_pct,
                    spd_change_nadir_pct=self.spd_change_nadir_pct, sld=self.sld, flags=list(self.flags),
                    sld_change_baseline_pct=self.sld_change_baseline_pct,
-                   sld_change_nadir_pct=self.sld_change_nadir_pct, pd_dated_scan_id=self.pd_dated_scan_id)
+                   sld_change_nadir_pct=self.sld_change_nadir_pct, pd_dated_scan_id=self.pd_dated_scan_id,
+                   protocol_timepoint=self.protocol_timepoint)
         if self.criterion == "lugano":
             out.update(ct_category=self.ct_category, pet_category=self.pet_category)
         return out

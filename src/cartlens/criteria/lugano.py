@@ -174,7 +174,7 @@ def ct_category(c: Cohort, m: Measures, parts: LuganoParts, opts: ResponseOption
     no_new = ~parts.nl_ct & ~c.by_patient_any(m.new_eligible & (m.ds >= 4))
     cr = ~residual & nt_status_ok & spleen_ok & marrow_ok & no_new
     # L-CT-PR: SPD fell >= 50 % from BL; an enlarged spleen regressed by > 50 % of its excess.
-    halved = reached(m.spd_bl, 2 * m.spd, opts.inclusive) & (m.spd_bl < BIG)
+    halved = reached(m.spd_bl, 2 * m.spd, opts.inclusive) & (m.spd_bl < BIG) & (m.spd_bl > 0)
     bl_sp = c.spleen[:, :1]
     spleen_pr = (bl_sp <= SPLEEN_NORMAL) | (m.spleen_known & (2 * (bl_sp - c.spleen) > bl_sp - SPLEEN_NORMAL))
     pr = halved & spleen_pr & (c.nontarget != NT_PROGRESSION)

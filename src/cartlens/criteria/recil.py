@@ -118,8 +118,8 @@ def _response(c: Cohort, m: Measures, opts: ResponseOptions, chosen: np.ndarray,
     marrow_ok = c.marrow != M_INVOLVED
     nt_status = np.where(c.nontarget < 0, np.maximum(c.nontarget[:, :1], NT_ABSENT), c.nontarget)
     cr_ct = ~c.by_patient_any(pre & ~gone & here) & (nt_status == NT_ABSENT) & no_new & marrow_ok
-    thirty = (bl < BIG) & complete & reached(7 * bl, 10 * sld, opts.inclusive)
-    ten = (bl < BIG) & complete & reached(9 * bl, 10 * sld, opts.inclusive)
+    thirty = (bl < BIG) & (bl > 0) & complete & reached(7 * bl, 10 * sld, opts.inclusive)
+    ten = (bl < BIG) & (bl > 0) & complete & reached(9 * bl, 10 * sld, opts.inclusive)
     pet_normal = (c.petct & ~c.by_patient_any(pre & m.present & ((m.ds >= 4) | (m.ds < 0)) & here)
                   & (c.marrow != M_SUSPECTED))
     cr_pet = thirty & pet_normal & no_new & marrow_ok
