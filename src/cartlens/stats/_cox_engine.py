@@ -48,6 +48,7 @@ class CoxDesign:
     row_bounds: tuple[tuple[int, int], ...]    # row slices of the strata
     group_bounds: tuple[tuple[int, int], ...]  # death-group slices of the strata
     means: FloatArray                # centring constants (0 for covariates R does not centre)
+    scale: FloatArray                # R coxfit6's column scaling (sum w / sum w |x - mean|; 1 if not centred)
     efron: bool
 
 
@@ -62,6 +63,8 @@ def build_design(time: FloatArray, event: NDArray[np.bool_], x: FloatArray, weig
     zero_one = np.all((xs == 0.0) | (xs == 1.0) | (xs == -1.0), axis=0)
     means = np.where(zero_one, 0.0, (w @ xs) / w.sum())
     xs = xs - means
+    spread = (w @ np.abs(xs)) / w.sum()
+    scale = np.where(zero_one | (spread <= 0), 1.0, 1.0 / np.where(spread > 0, spread, 1.0))
     new_stratum = np.concatenate(([True], s[1:] != s[:-1]))
     stratum_start_idx = np.flatnonzero(new_stratum)
     stratum_of_row = np.cumsum(new_stratum) - 1
@@ -95,7 +98,7 @@ def build_design(time: FloatArray, event: NDArray[np.bool_], x: FloatArray, weig
     gb = np.searchsorted(g_start, rb)
     return CoxDesign(xs, w, d, order, death_rows, death_group, g_start, g_end, g_first_death, el_group,
                      el_frac, el_wt, el_count, row_hi, row_lo, tuple(zip(rb[:-1].tolist(), rb[1:].tolist())),
-                     tuple(zip(gb[:-1].tolist(), gb[1:].tolist())), means, efron)
+                     tuple(zip(gb[:-1].tolist(), gb[1:].tolist())), means, scale, efron)
 
 
 def _segment_cumsum(values: FloatArray, bounds: tuple[tuple[int, int], ...], *, reverse: bool) -> FloatArray:
@@ -204,9 +207,16 @@ def weighted_information(design: CoxDesign, terms: CoxTerms, h: FloatArray | Non
     return (x.T * c) @ x - (terms.mean * (wt * hg[g])[:, None]).T @ terms.mean
 
 
-def cholesky_rank(info: FloatArray, toler: float = TOLER_CHOL) -> NDArray[np.bool_]:
-    """Which columns R's ``cholesky2`` would declare singular (pivot < toler * max diagonal)."""
+def cholesky_rank(info: FloatArray, scale: FloatArray | None = None,
+                  toler: float = TOLER_CHOL) -> NDArray[np.bool_]:
+    """Which columns R's ``cholesky2`` would declare singular (pivot < toler * max diagonal).
+
+    R applies the test to the information of its internally scaled covariates (``x * scale``), so pass the
+    design's ``scale`` to judge covariates of very different magnitudes as R does.
+    """
     m = np.array(info, dtype=float, copy=True)
+    if scale is not None:
+        m = m * np.outer(scale, scale)
     p = m.shape[0]
     eps = toler * max(float(np.max(np.diag(m))) if p else 0.0, 0.0)
     try:                        # fast path: LDL pivots are the squared diagonal of the Cholesky factor

@@ -310,7 +310,7 @@ def _newton(design: eng.CoxDesign, beta0: np.ndarray, cols: tuple[str, ...], *, 
             eps: float) -> tuple[np.ndarray, np.ndarray, tuple[float, float], float, int, bool, eng.CoxTerms]:
     """R coxfit6's Newton-Raphson loop with step halving (src/coxfit6.c)."""
     cur = eng.cox_terms(design, beta0)
-    singular = eng.cholesky_rank(cur.info)
+    singular = eng.cholesky_rank(cur.info, design.scale)
     if singular.any():
         bad = [cols[i] for i in np.flatnonzero(singular)]
         raise ValueError(f"X: covariate(s) {bad} are collinear with the others (or constant within strata); "
@@ -327,7 +327,7 @@ def _newton(design: eng.CoxDesign, beta0: np.ndarray, cols: tuple[str, ...], *, 
         terms = eng.cox_terms(design, new)
         finite = np.isfinite(terms.loglik) and np.all(np.isfinite(terms.score)) and np.all(np.isfinite(terms.info))
         if finite and abs(1.0 - best / terms.loglik) <= eps:
-            return new, _inverse(terms.info), (loglik0, terms.loglik), sctest, it, True, terms
+            return new, _inverse(terms.info, design.scale), (loglik0, terms.loglik), sctest, it, True, terms
         if it == max_iter:
             break
         if not finite or terms.loglik < best:
@@ -341,11 +341,11 @@ def _newton(design: eng.CoxDesign, beta0: np.ndarray, cols: tuple[str, ...], *, 
     final = eng.cox_terms(design, beta) if max_iter > 1 else best_terms
     warnings.warn(f"Cox fit ran out of iterations ({max_iter}) and did not converge", CoxConvergenceWarning,
                   stacklevel=3)
-    return beta, _inverse(final.info), (loglik0, final.loglik), sctest, max_iter, False, final
+    return beta, _inverse(final.info, design.scale), (loglik0, final.loglik), sctest, max_iter, False, final
 
 
-def _inverse(info: np.ndarray) -> np.ndarray:
-    if eng.cholesky_rank(info).any():
+def _inverse(info: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    if eng.cholesky_rank(info, scale).any():
         raise ValueError("the information matrix became singular during the Cox fit (separation or "
                          "collinearity); check covariates that predict the outcome perfectly")
     return np.linalg.inv(info)
