@@ -207,3 +207,16 @@ def test_synthetic_whole_body_is_deterministic_and_excludable() -> None:
     for centre in a.lesion_centres_mm:
         assert min(np.linalg.norm(np.subtract(les.centroid_mm, centre)) for les in res.lesions) < 4.0
     assert (a.organs == LIVER).any()
+
+
+def test_voxel_level_dmax_and_unfiltered_mtv() -> None:
+    # lesions: 3x3x3 cubes (4 mm voxels) centred at z = 0 and 500 mm, a 5x5x5 cube at z = 300 mm.
+    # Farthest voxel centres: (-4, -4, -4) and (4, 4, 504) mm around the x/y centre -> sqrt(508^2 + 8^2 + 8^2)
+    d = _three_lesions((1, 2, 1))
+    res = quantify(vol(d, (4.0, 4.0, 4.0), (0.0, 0.0, -20.0)))
+    assert res.dmax_voxel_mm == pytest.approx(math.sqrt(508**2 + 8**2 + 8**2))
+    # minimum volume 2 mL drops the two 27-voxel cubes (27 x 0.064 = 1.728 mL) but not the 125-voxel one (8 mL)
+    res = quantify(vol(d, (4.0, 4.0, 4.0), (0.0, 0.0, -20.0)), min_volume_ml=2.0)
+    assert res.n_lesions == 1 and res.mtv_ml == pytest.approx(8.0)
+    assert res.mtv_ml_no_min_volume == pytest.approx(8.0 + 2 * 1.728)
+    assert res.dmax_mm == 0.0

@@ -16,7 +16,15 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from cartlens.pet.geometry import axial_diameter_mm, dmax_bulk_mm, dmax_mm, feret_diameter_mm, sdmax_per_m
+from cartlens.pet.geometry import (
+    axial_diameter_mm,
+    dmax_bulk_mm,
+    dmax_mm,
+    feret_diameter_mm,
+    max_pairwise_distance,
+    row_extremes,
+    sdmax_per_m,
+)
 from cartlens.pet.normalisers import bsa_dubois_m2
 from cartlens.pet.peak import PEAK_VOLUME_ML, peak_kernel, suvpeak_per_lesion
 from cartlens.pet.references import ReferenceRegion, blood_pool_reference, liver_reference
@@ -63,6 +71,8 @@ class PETResult:
     dmax_mm: float | None
     dmax_bulk_mm: float | None
     sdmax_per_m: float | None
+    dmax_voxel_mm: float | None = None            # largest distance between any two lesion voxel centres
+    mtv_ml_no_min_volume: float | None = None     # MTV before the minimum-volume filter (§2.1)
     parameters: dict[str, Any] = field(default_factory=dict)
     liver: ReferenceRegion | None = None
     mbp: ReferenceRegion | None = None
@@ -76,14 +86,17 @@ class PETResult:
     def to_dict(self) -> dict[str, Any]:
         """cli.md keys (never renamed): method, mtv_ml, tlg, suvmax, suvpeak, n_lesions, dmax_cm, lesions.
 
-        Extra keys: dmax_bulk_cm, sdmax_per_m, parameters, liver, mbp, removed, qc_flags.
+        Extra keys: dmax_bulk_cm, sdmax_per_m, dmax_voxel_cm, mtv_ml_no_min_volume, parameters, liver, mbp,
+        removed, qc_flags.
         """
         return {"method": self.method, "mtv_ml": self.mtv_ml, "tlg": self.tlg, "suvmax": self.suvmax,
                 "suvpeak": self.suvpeak, "n_lesions": self.n_lesions,
                 "dmax_cm": None if self.dmax_mm is None else self.dmax_mm / 10.0,
                 "lesions": [les.to_dict() for les in self.lesions],
                 "dmax_bulk_cm": None if self.dmax_bulk_mm is None else self.dmax_bulk_mm / 10.0,
-                "sdmax_per_m": self.sdmax_per_m, "parameters": dict(self.parameters),
+                "sdmax_per_m": self.sdmax_per_m,
+                "dmax_voxel_cm": None if self.dmax_voxel_mm is None else self.dmax_voxel_mm / 10.0,
+                "mtv_ml_no_min_volume": self.mtv_ml_no_min_volume, "parameters": dict(self.parameters),
                 "liver": self.liver.to_dict() if self.liver else None,
                 "mbp": self.mbp.to_dict() if self.mbp else None,
                 "removed": list(self.removed), "qc_flags": list(self.qc_flags)}
@@ -96,10 +109,16 @@ class PETResult:
 def lesion_features(volume: SUVVolume, seg: Segmentation, *, peak_volume_ml: float = PEAK_VOLUME_ML
                     ) -> tuple[LesionFeatures, ...]:
     """Features of every lesion of ``seg`` (§3)."""
+    return _measure(volume, seg, peak_volume_ml)[0]
+
+
+def _measure(volume: SUVVolume, seg: Segmentation, peak_volume_ml: float
+             ) -> tuple[tuple[LesionFeatures, ...], np.ndarray]:
+    """Lesion features and the voxel-centre points (LPS mm) that contain every hull vertex of the lesions."""
     labels, data = seg.labels, volume.data
     n = seg.n_lesions
     if n == 0:
-        return ()
+        return (), np.zeros((0, 3))
     fgd = seg.foreground
     assert fgd is not None
     counts = fgd.counts
@@ -114,14 +133,19 @@ def lesion_features(volume: SUVVolume, seg: Segmentation, *, peak_volume_ml: flo
     a3 = volume.affine[:3, :3]
     v_ml = volume.voxel_volume_ml
     out = []
+    extremes = []
     for i in range(n):
-        mask = labels[boxes[i]] == i + 1
+        box = boxes[i]
+        assert box is not None
+        mask = labels[box] == i + 1
+        extremes.append(row_extremes(mask) + [s.start for s in box])
         out.append(LesionFeatures(
             id=i + 1, n_voxels=int(counts[i + 1]), volume_ml=float(counts[i + 1] * v_ml),
             suvmax=float(vmax[i + 1]), suvmean=float(sums[i] / counts[i + 1]), suvpeak=float(peaks[i]),
             tlg=float(sums[i] * v_ml), centroid_mm=tuple(float(c) for c in centroids[i]),  # type: ignore[arg-type]
             max_diameter_mm=feret_diameter_mm(mask, a3), axial_diameter_mm=axial_diameter_mm(mask, a3)))
-    return tuple(out)
+    points = volume.index_to_mm(np.concatenate(extremes)) if extremes else np.zeros((0, 3))
+    return tuple(out), points
 
 
 def _bsa_from_header(volume: SUVVolume) -> float | None:
@@ -163,7 +187,7 @@ def quantify(volume: SUVVolume, *, method: Literal["suv4", "pct41"] = "suv4", co
     """
     seg = segment(volume, method=method, connectivity=connectivity, min_volume_ml=min_volume_ml,
                   exclude_mask=exclude_mask, seeds=seeds, **segment_options)
-    lesions = lesion_features(volume, seg, peak_volume_ml=peak_volume_ml)
+    lesions, extreme_points = _measure(volume, seg, peak_volume_ml)
     cents = np.array([les.centroid_mm for les in lesions]).reshape(-1, 3)
     vols = np.array([les.volume_ml for les in lesions])
     dmax = dmax_mm(cents)
@@ -185,6 +209,9 @@ def quantify(volume: SUVVolume, *, method: Literal["suv4", "pct41"] = "suv4", co
         suvmax=max((les.suvmax for les in lesions), default=None),
         suvpeak=max((les.suvpeak for les in lesions), default=None),
         dmax_mm=dmax, dmax_bulk_mm=dmax_bulk_mm(cents, vols), sdmax_per_m=sdmax_per_m(dmax, bsa),
+        dmax_voxel_mm=max_pairwise_distance(extreme_points) if lesions else None,
+        mtv_ml_no_min_volume=float(vols.sum()) + sum(r.volume_ml for r in seg.removed
+                                                     if r.reason == "below_min_volume"),
         parameters=params, liver=liver, mbp=mbp, removed=tuple(r.to_dict() for r in seg.removed),
         qc_flags=tuple(dict.fromkeys(flags)))
 

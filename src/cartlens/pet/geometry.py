@@ -21,6 +21,7 @@ from scipy.spatial import ConvexHull, QhullError
 from scipy.spatial.distance import pdist
 
 BRUTE_FORCE_MAX_POINTS = 600
+SMALL_POINTS = 64
 
 
 def max_pairwise_distance(points: np.ndarray) -> float:
@@ -32,6 +33,9 @@ def max_pairwise_distance(points: np.ndarray) -> float:
     pts = np.asarray(points, dtype=np.float64)
     if len(pts) < 2:
         return 0.0
+    if len(pts) <= SMALL_POINTS:                          # plain numpy: no wrapper overhead for tiny sets
+        diff = pts[:, None, :] - pts[None, :, :]
+        return float(np.sqrt(np.max(np.einsum("ijk,ijk->ij", diff, diff))))
     if len(pts) <= BRUTE_FORCE_MAX_POINTS:
         return float(pdist(pts).max())
     try:
