@@ -46,3 +46,9 @@ def test_strata_only_compare_within() -> None:
     event = [1, 1, 1, 1, 1, 1]
     risk = [3, 2, 1, 30, 20, 10]
     assert harrell_c(time, event, risk, strata=[0, 0, 0, 1, 1, 1])[0] == 1.0
+
+
+def test_no_comparable_pairs_is_nan_like_r() -> None:
+    """All events at one time: R concordance(Surv(c(1,1,1), c(1,1,1)) ~ c(1,2,3)) gives NaN (0/0)."""
+    c, se = harrell_c([1, 1, 1], [1, 1, 1], [1, 2, 3])
+    assert np.isnan(c) and np.isnan(se)

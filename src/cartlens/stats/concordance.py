@@ -162,8 +162,9 @@ def concordance_counts(time: ArrayLike, event: ArrayLike, risk: ArrayLike, *, st
     c_tot, d_tot, t_tot = (float(np.sum(sd.weights * a)) / 2.0 for a in (conc, disc, tie))
     tied_y, tied_xy = _tied_time_pairs(sd.time, sd.event, r, sd.weights, sd.strata)
     npair = c_tot + d_tot + t_tot
-    if npair == 0:
-        raise ValueError("concordance: no comparable pairs (no events, or every event is in a tie set)")
+    if npair == 0:       # no comparable pairs: R's concordance is NaN (0/0); so is ours
+        nan = float("nan")
+        return ConcordanceCounts(c_tot, d_tot, t_tot, tied_y, tied_xy, nan, nan)
     somers = (c_tot - d_tot) / npair
     dfbeta = sd.weights * ((conc - disc) - somers * (conc + disc + tie)) / npair
     if cluster is not None:
