@@ -65,17 +65,22 @@ def _prefix_rank_sums(vals: NDArray[np.int64], w: NDArray[np.float64], length: N
     less = np.zeros(length.size)
     leq = np.zeros(length.size)
     positions = np.arange(n, dtype=np.int64)
+    order = positions
     level = 0
     while (1 << level) <= n:
+        # the previous level's order holds sorted runs; a stable (tim)sort merges them in about O(n)
         key = (positions >> level) * n_ranks + vals
-        order = np.argsort(key, kind="stable")
+        order = order[np.argsort(key[order], kind="stable")]
         skey = key[order]
         cw = np.concatenate(([0.0], np.cumsum(w[order])))
         sel = np.flatnonzero((length >> level) & 1)
         if sel.size:
             block = (length[sel] >> level) - 1
-            base = cw[block << level]
             target = block * n_ranks + q[sel]
+            if sel.size > 4096:          # sorted queries make searchsorted cache-friendly on large inputs
+                by_target = np.argsort(target, kind="stable")
+                sel, block, target = sel[by_target], block[by_target], target[by_target]
+            base = cw[block << level]
             less[sel] += cw[np.searchsorted(skey, target, side="left")] - base
             leq[sel] += cw[np.searchsorted(skey, target, side="right")] - base
         level += 1
