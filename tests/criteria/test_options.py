@@ -99,6 +99,15 @@ def test_a9_metabolic_relapse_after_cmr() -> None:
     assert verdict(alt, "FU2", "lugano") == ("PR", [])         # DS 4 with decreased uptake -> PMR
 
 
+def test_a9_needs_a_prior_cmr() -> None:
+    # FU1 is PMR (T1 DS 3, T2/T3 DS 4 decreased), FU2 T1 DS 4 decreased: no earlier CMR -> still PMR -> PR.
+    scans = [BL, scan("FU1", 30), scan("FU2", 90)]
+    fu1 = three("FU1", [(2.0, 1.5), (1.5, 1.0), (1.2, 1.0)], ds="4", uptake="decreased")
+    fu1[0]["deauville"] = "3"
+    fu2 = three("FU2", [(2.0, 1.5), (1.5, 1.0), (1.2, 1.0)], ds="4", uptake="decreased")
+    assert verdict(run(scans, baseline() + fu1 + fu2), "FU2", "lugano") == ("PR", [])
+
+
 def test_a10_biopsy_proven_small_new_lesion() -> None:
     case = load_case(FIXTURES / "C23.json")
     for row in case["lesions"]:

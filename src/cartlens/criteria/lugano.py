@@ -135,9 +135,14 @@ def _pet_triggers(c: Cohort, m: Measures, opts: ResponseOptions, nl_pet_l: np.nd
     pmd_uptake = c.by_patient_any(positive & (m.uptake == INCREASED)) & evaluable
     pmd_recurrent = np.zeros_like(evaluable)
     if opts.pmd_after_cmr == "recurrent":
-        negative_before = pre & m.slot1 & m.petct_l & ((c.state == ABSENT) | (m.present & (m.ds >= 0)
-                                                                               & (m.ds <= 3)))
-        pmd_recurrent = c.by_patient_any(positive & earlier_any(negative_before)) & evaluable
+        # A9: after a CMR (an earlier PET follow-up with every site DS 1-3, no new avid focus and no avid
+        # marrow), DS 4-5 at an old site is a "recurrent FDG-avid focus". CMR never involves the A9
+        # trigger itself, so the earlier CMRs can be found first.
+        any_positive = c.by_patient_any(positive)
+        new_avid = c.by_patient_any(m.new_eligible & (m.ds >= 4))
+        marrow_avid = (c.marrow == M_SUSPECTED) | (c.marrow == M_INVOLVED)
+        cmr = evaluable & ~any_positive & ~new_avid & ~marrow_avid
+        pmd_recurrent = any_positive & earlier_any(cmr) & evaluable
     return dict(pmd_uptake=pmd_uptake, pmd_recurrent=pmd_recurrent,
                 nl_pet=c.by_patient_any(nl_pet_l) & evaluable,
                 bm_pet=m.marrow_new_avid & evaluable, pet_evaluable=evaluable)
