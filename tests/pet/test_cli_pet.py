@@ -116,3 +116,15 @@ def test_mask_on_other_grid_rejected(tmp_path: Path) -> None:
     res = runner.invoke(app, ["pet", "quantify", "--nifti", str(tmp_path / "pet.nii.gz"), "--exclude-mask",
                               str(tmp_path / "m.nii.gz"), "--format", "json"])
     assert res.exit_code == 2 and "m.nii.gz: mask geometry (affine) differs" in res.stderr
+
+
+def test_dicom_body_values_give_sdmax(tmp_path: Path) -> None:
+    # two hot voxels 40 mm apart on x (4 mm voxels), weight 70 kg, height 1.75 m (header)
+    px = np.full((3, 4, 14), 5000, np.int16)
+    px[1, 1, 1] = px[1, 1, 11] = 20000
+    write_series(tmp_path / "s", px)
+    res = runner.invoke(app, ["pet", "quantify", "--dicom", str(tmp_path / "s"), "--format", "json"])
+    out = json.loads(res.stdout)
+    assert out["n_lesions"] == 2 and out["dmax_cm"] == 4.0
+    # SDmax = 0.040 m / 1.848143 m^2 (Du Bois, 70 kg, 175 cm)
+    assert abs(out["sdmax_per_m"] - 0.040 / 1.848143) < 1e-6

@@ -220,3 +220,13 @@ def test_voxel_level_dmax_and_unfiltered_mtv() -> None:
     assert res.n_lesions == 1 and res.mtv_ml == pytest.approx(8.0)
     assert res.mtv_ml_no_min_volume == pytest.approx(8.0 + 2 * 1.728)
     assert res.dmax_mm == 0.0
+
+
+def test_liver_sul_mean_in_quantify() -> None:
+    # SUL = SUV x LBM / W; Janmahasatian male 70 kg 175 cm: 55.857 kg (spec §1.4 worked value)
+    g = np.ogrid[:40, :40, :40]
+    liver = sum((gi - 20) ** 2 for gi in g) <= 15**2
+    d = np.where(liver, 2.0, 0.8)
+    res = quantify(vol(d, header={"weight_kg": 70.0, "height_cm": 175.0, "sex": "M"}), liver_mask=liver)
+    assert res.liver is not None and res.liver.mean == pytest.approx(2.0)
+    assert res.liver.sul_mean == pytest.approx(2.0 * 55.857 / 70.0, abs=1e-4)

@@ -10,6 +10,7 @@ volume per lesion (§4.2).
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -25,7 +26,7 @@ from cartlens.pet.geometry import (
     row_extremes,
     sdmax_per_m,
 )
-from cartlens.pet.normalisers import bsa_dubois_m2
+from cartlens.pet.normalisers import bsa_dubois_m2, lbm_janmahasatian_kg
 from cartlens.pet.peak import PEAK_VOLUME_ML, peak_kernel, suvpeak_per_lesion
 from cartlens.pet.references import ReferenceRegion, blood_pool_reference, liver_reference
 from cartlens.pet.segment import Segmentation, segment
@@ -148,6 +149,14 @@ def _measure(volume: SUVVolume, seg: Segmentation, peak_volume_ml: float
     return tuple(out), points
 
 
+def _sul_factor(volume: SUVVolume) -> float | None:
+    """LBM / W (Janmahasatian, §1.4: preferred for SUL) for an SUVbw volume with known weight, height, sex."""
+    w, h, sex = volume.header.get("weight_kg"), volume.header.get("height_cm"), volume.header.get("sex")
+    if volume.suv_type != "bw" or not w or not h or sex not in ("M", "F", "O"):
+        return None
+    return lbm_janmahasatian_kg(float(w), float(h), str(sex)) / float(w)
+
+
 def _bsa_from_header(volume: SUVVolume) -> float | None:
     w, h = volume.header.get("weight_kg"), volume.header.get("height_cm")
     if w and h:
@@ -197,12 +206,16 @@ def quantify(volume: SUVVolume, *, method: Literal["suv4", "pct41"] = "suv4", co
     if liver_mask is not None:
         liver, liver_flags = liver_reference(volume, liver_mask, lesion_mask=seg.labels > 0)
         flags += liver_flags
+        sul = _sul_factor(volume)
+        if sul is not None:
+            liver = dataclasses.replace(liver, sul_mean=liver.mean * sul)
     if aorta_mask is not None:
         mbp = blood_pool_reference(volume, aorta_mask)
     params = {**seg.parameters(), "suv_type": volume.suv_type, "suvpeak_kernel": "fractional_sphere",
               "suvpeak_volume_ml": peak_volume_ml, "suvpeak_centres": "lesion_voxels",
               "diameter": "feret_voxel_centres", "centroid": "unweighted_voxel_centres_lps_mm",
               "bsa_formula": "du_bois" if bsa_m2 is None else "given", "bsa_m2": bsa,
+              "sul_lbm": "janmahasatian",
               "t_ref_rule": volume.header.get("t_ref_rule")}
     return PETResult(
         method=method, lesions=lesions, mtv_ml=float(vols.sum()), tlg=float(sum(les.tlg for les in lesions)),

@@ -38,11 +38,12 @@ class ReferenceRegion:
     volume_ml: float
     centre_mm: tuple[float, float, float] | None
     method: str
+    sul_mean: float | None = None          # mean x LBM / W (SUL, PERCIST), when body values are known
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "mean": self.mean, "sd": self.sd, "median": self.median, "max": self.max,
                 "volume_ml": self.volume_ml, "centre_mm": list(self.centre_mm) if self.centre_mm else None,
-                "method": self.method}
+                "method": self.method, "sul_mean": self.sul_mean}
 
 
 def _stats(name: str, values: np.ndarray, v_ml: float, centre: Any, method: str) -> ReferenceRegion:

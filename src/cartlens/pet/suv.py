@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import numpy as np
 
@@ -334,6 +335,14 @@ def _bqml_to_suvbw(series: SeriesHeader, slices: list[SliceHeader], w_kg: float,
     raise PETInputError("DecayCorrection (0054,1102)", f"{series.decay_correction!r} is not START, ADMIN or NONE")
 
 
+def _optional(parse: Any, raw: float | None) -> float | None:
+    """A body value the conversion did not need, parsed for reporting (SDmax, SUL); None if unusable."""
+    try:
+        return float(parse(raw, []))
+    except PETInputError:
+        return None
+
+
 def _needs_height(series: SeriesHeader, suv_type: str) -> bool:
     units = series.units.strip().upper()
     dicom_type = (series.suv_type or "BW").strip().upper()
@@ -406,5 +415,7 @@ def suv_factors(series: SeriesHeader, slices: list[SliceHeader], *, suv_type: st
     return SUVConversion(
         factors=np.asarray(factors, dtype=np.float64), suv_type=suv_type, units=units,
         decay_correction=(series.decay_correction or "").strip().upper(), t_ref_rule=meta["t_ref_rule"],  # type: ignore[arg-type]
-        uptake_s=meta["uptake_s"], weight_kg=w_kg, height_cm=height, dose_bq=meta["dose_bq"],  # type: ignore[arg-type]
+        uptake_s=meta["uptake_s"], weight_kg=w_kg if w_kg is not None else _optional(weight_kg, series.weight),
+        height_cm=height if height is not None else _optional(height_cm, series.height),
+        dose_bq=meta["dose_bq"],  # type: ignore[arg-type]
         half_life_s=meta["half_life_s"], normaliser=normaliser, qc_flags=tuple(flags))  # type: ignore[arg-type]
