@@ -10,7 +10,7 @@ at <- function(f, times) { s <- summary(f, times = times, extend = TRUE)
        n_risk = s$n.risk, n_event = s$n.event, n_censor = s$n.censor) }
 kmset <- function(time, status, times) {
   r <- list()
-  for (ct in c("log", "log-log", "plain")) {
+  for (ct in c("log", "log-log", "plain", "logit", "arcsin")) {
     f <- survfit(Surv(time, status) ~ 1, conf.type = ct)
     r[[ct]] <- c(curve(f), list(quant = med(f), at = at(f, times)))
   }

@@ -26,7 +26,7 @@ def _data(name: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 @pytest.mark.parametrize("data", ["lung_km", "synth_km"])
-@pytest.mark.parametrize("conf_type", ["log", "log-log", "plain"])
+@pytest.mark.parametrize("conf_type", ["log", "log-log", "plain", "logit", "arcsin"])
 def test_curve_quantiles_and_risk_table(data: str, conf_type: str) -> None:
     ref = REF[data][conf_type]
     fit = kaplan_meier(*_data(data), conf_type=conf_type)
@@ -106,7 +106,7 @@ def test_landmark_hand_example() -> None:
     ({"event": [1, 2, 2]}, r"event: element 1 is 2"),
     ({"time": [1.0, -1.0, 2.0]}, r"time: element 1 is -1.0"),
     ({"time": [1.0, np.nan, 2.0]}, r"time: element 1 is nan"),
-    ({"conf_type": "logit"}, r"conf_type must be one of"),
+    ({"conf_type": "logistic"}, r"conf_type must be one of"),
     ({"conf_level": 1.0}, r"conf_level must be in \(0, 1\)"),
 ])
 def test_bad_input_is_refused(kwargs: dict, message: str) -> None:

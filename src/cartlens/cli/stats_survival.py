@@ -41,6 +41,8 @@ class ConfType(str, Enum):
     log = "log"
     log_log = "log-log"
     plain = "plain"
+    logit = "logit"
+    arcsin = "arcsin"
 
 
 class Ties(str, Enum):

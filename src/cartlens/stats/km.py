@@ -2,8 +2,9 @@
 
 * Greenwood variance; ``std_err`` is R's stored ``std.err`` (s.e. of the cumulative hazard,
   ``sqrt(sum d / (n (n - d)))``); ``summary()`` / ``at()`` print ``S * std_err`` as R's summary does.
-* Pointwise confidence intervals ``log`` (R default), ``log-log``, ``plain`` with R's ``survfit_confint`` edge
-  rules (log: NA where S = 0; log-log: NA where S is 0 or 1; upper limits truncated at 1).
+* Pointwise confidence intervals ``log`` (R default), ``log-log``, ``plain``, ``logit``, ``arcsin`` with R's
+  ``survfit_confint`` formulas and edge rules (log: NA where S = 0; log-log: NA where S is 0 or 1; upper limits
+  truncated at 1).
 * Quantiles and the median by R's ``quantile.survfit`` / ``findq`` rule: the first time with S(t) <= 1 - p, or
   the midpoint of a flat stretch where S equals 1 - p exactly (tolerance sqrt(eps)); confidence limits by the
   same rule applied to the lower and upper pointwise curves (Brookmeyer & Crowley 1982).
@@ -38,8 +39,8 @@ from cartlens.stats._surv_data import AEQ_TOLERANCE, as_float_vector, check_surv
 
 __all__ = ["KMResult", "LandmarkResult", "kaplan_meier", "km_by_group", "landmark", "reverse_km_median_followup"]
 
-ConfType = Literal["log", "log-log", "plain"]
-_CONF_TYPES = ("log", "log-log", "plain")
+ConfType = Literal["log", "log-log", "plain", "logit", "arcsin"]
+_CONF_TYPES = ("log", "log-log", "plain", "logit", "arcsin")
 
 
 def _none(value: float) -> float | None:
@@ -62,6 +63,16 @@ def confint(surv: NDArray[np.float64], std_err: NDArray[np.float64], conf_type: 
             se2 = z * std_err / np.log(xx)
             theta = np.log(-np.log(xx))
             return np.exp(-np.exp(theta - se2)), np.exp(-np.exp(theta + se2))
+        if conf_type == "logit":
+            xx = np.where(surv == 0, np.nan, surv)
+            se2 = z * std_err * (1 + xx / (1 - xx))
+            logit = np.log(surv / (1 - surv))
+            return 1 - 1 / (1 + np.exp(logit - se2)), 1 - 1 / (1 + np.exp(logit + se2))
+        if conf_type == "arcsin":
+            xx = np.where(surv == 0, np.nan, surv)
+            se2 = 0.5 * z * std_err * np.sqrt(xx / (1 - xx))
+            root = np.arcsin(np.sqrt(xx))
+            return np.sin(np.maximum(0.0, root - se2)) ** 2, np.sin(np.minimum(np.pi / 2, root + se2)) ** 2
     raise ValueError(f"conf_type must be one of {_CONF_TYPES}, got {conf_type!r}")
 
 
@@ -215,7 +226,7 @@ def kaplan_meier(time: ArrayLike, event: ArrayLike, *, conf_type: ConfType = "lo
         Follow-up time (e.g. days from infusion), >= 0.
     event : array-like of bool or {0, 1}, shape (n,)
         1 = event. R's 1/2 status coding is refused, never guessed.
-    conf_type : {"log", "log-log", "plain"}
+    conf_type : {"log", "log-log", "plain", "logit", "arcsin"}
         Pointwise interval; "log" is R's default (lifelines, scikit-survival and SAS use "log-log").
     conf_level : float
         Coverage of the pointwise intervals, in (0, 1).
