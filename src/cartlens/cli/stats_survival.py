@@ -198,16 +198,20 @@ def km_command(data: DataOpt, time: TimeOpt, event: EventOpt,
 
 def logrank_command(data: DataOpt, time: TimeOpt, event: EventOpt,
                     group: Annotated[str, typer.Option("--group", help="Column(s): groups to compare.")],
-                    strata: Annotated[str | None, typer.Option("--strata", help="Column(s), comma-separated: strata.")] = None,
+                    strata: Annotated[str | None, typer.Option("--strata", help="Column(s): strata.")] = None,
                     rho: Annotated[float, typer.Option("--rho", help="0 log-rank, 1 Peto-Peto.")] = 0.0,
                     event_value: EventValueOpt = None, fmt: FormatOpt = Format.table) -> None:
     """Log-rank (G-rho) test between groups, optionally stratified (R survdiff)."""
     from cartlens.stats.logrank import survdiff
 
+    if not _columns(group):
+        raise typer.BadParameter("--group: at least one column is needed")
     try:
         frame, dropped = _read(data, [time, event, *_columns(group), *_columns(strata)])
-        res = survdiff(_numeric(frame, time, data), _event(frame, event, data, event_value),
-                       _labels(frame, _columns(group)), rho=rho, strata=_labels(frame, _columns(strata)))
+        labels = _labels(frame, _columns(group))
+        assert labels is not None
+        res = survdiff(_numeric(frame, time, data), _event(frame, event, data, event_value), labels, rho=rho,
+                       strata=_labels(frame, _columns(strata)))
     except ValueError as exc:
         raise _fail(str(exc)) from None
     _note_dropped(dropped)
