@@ -412,10 +412,16 @@ def suv_factors(series: SeriesHeader, slices: list[SliceHeader], *, suv_type: st
         normaliser = SUV_TYPES[suv_type](w_kg, height, sex)  # type: ignore[misc, arg-type]
         scale = normaliser * 1.0e4 / (w_kg * 1000.0) if suv_type == "bsa" else normaliser / w_kg
         factors = bw * scale
+    rule = meta["t_ref_rule"]
     return SUVConversion(
         factors=np.asarray(factors, dtype=np.float64), suv_type=suv_type, units=units,
-        decay_correction=(series.decay_correction or "").strip().upper(), t_ref_rule=meta["t_ref_rule"],  # type: ignore[arg-type]
-        uptake_s=meta["uptake_s"], weight_kg=w_kg if w_kg is not None else _optional(weight_kg, series.weight),
+        decay_correction=(series.decay_correction or "").strip().upper(),
+        t_ref_rule=None if rule is None else str(rule), uptake_s=_num(meta["uptake_s"]),
+        weight_kg=w_kg if w_kg is not None else _optional(weight_kg, series.weight),
         height_cm=height if height is not None else _optional(height_cm, series.height),
-        dose_bq=meta["dose_bq"],  # type: ignore[arg-type]
-        half_life_s=meta["half_life_s"], normaliser=normaliser, qc_flags=tuple(flags))  # type: ignore[arg-type]
+        dose_bq=_num(meta["dose_bq"]), half_life_s=_num(meta["half_life_s"]), normaliser=normaliser,
+        qc_flags=tuple(flags))
+
+
+def _num(value: object) -> float | None:
+    return None if value is None else float(value)  # type: ignore[arg-type]
