@@ -254,3 +254,59 @@ def test_bad_lesion_rows_are_located(change, message) -> None:
         lesions.loc[0, "patient_id"] = None
     with pytest.raises(ResponseInputError, match=message):
         assess(scans, lesions)
+
+
+# ---------------------------------------------------------------- criterion-specific discordance (§7 table)
+PR_FU1 = [(2.5, 2.0), (2.0, 1.5), (1.5, 1.0)]      # SPD 9.5 (-58.7 %), SLD 6.0 (-36.8 %)
+
+
+def test_nontarget_unequivocal_progression() -> None:
+    scans = [scan("BL", -5, nontarget="present", deterioration=None),
+             scan("FU1", 30, nontarget="unequivocal_progression")]
+    out = run(scans, baseline() + three("FU1", PR_FU1, ds="4", uptake="decreased"))
+    assert verdict(out, "FU1", "lugano") == ("PD", ["NTL"])        # L-PD-NTL
+    assert verdict(out, "FU1", "cheson2007") == ("PD", ["NTL"])    # C-PD-NTL
+    assert verdict(out, "FU1", "recil") == ("PR", [])              # not PD in RECIL
+    assert verdict(out, "FU1", "lyric") == ("IR2b", ["NTL"])
+
+
+@pytest.mark.parametrize("modality", ["petct", "ct"])
+def test_new_small_fdg_avid_node(modality) -> None:
+    # New 1.2 x 1.0 cm node, DS 5: on PET/CT a new FDG-avid focus (Lugano PMD NL, RECIL "attributed");
+    # Cheson needs > 1.5 cm. On CT alone a 1.2 cm node is not a new lesion under any criterion.
+    scans = [BL, scan("FU1", 30, modality)]
+    fu = three("FU1", PR_FU1, ds="4" if modality == "petct" else None,
+               uptake="decreased" if modality == "petct" else None)
+    new = lesion("FU1", "N1", 1.2, 1.0, site="cervical", ds="5" if modality == "petct" else None)
+    out = run(scans, baseline() + fu + [new])
+    if modality == "petct":
+        assert [verdict(out, "FU1", c) for c in ("lugano", "cheson2007", "recil", "lyric")] == \
+            [("PD", ["NL"]), ("PR", []), ("PD", ["NL"]), ("IR2a", ["NL"])]
+    else:
+        assert [verdict(out, "FU1", c) for c in ("lugano", "cheson2007", "recil", "lyric")] == [("PR", [])] * 4
+
+
+def test_ir3_confirmed_by_a_new_lesion() -> None:
+    # C41's FU1 (uptake flare only: IR3), then FU2 adds a new 2.0 x 1.6 cm DS 5 node -> confirmed PD,
+    # dated to the IR3 scan (A24).
+    from .helpers import FIXTURES, load_case
+    case = load_case(FIXTURES / "C41.json")
+    fu1 = [r for r in case["lesions"] if r["scan_id"] == "FU1"]
+    lesions = [r for r in case["lesions"] if r["scan_id"] != "FU2"] + [{**r, "scan_id": "FU2"} for r in fu1]
+    lesions.append(lesion("FU2", "N1", 2.0, 1.6, site="cervical", ds="5"))
+    out = run(case["scans"], lesions)
+    assert verdict(out, "FU1", "lyric") == ("IR3", ["PMD"])
+    assert verdict(out, "FU2", "lugano") == ("PD", ["NL", "PMD"])
+    row = out[(out.scan_id == "FU2") & (out.criterion == "lyric")].iloc[0]
+    assert (row.category, list(row.reasons), row.pd_dated_scan_id) == ("PD", ["NL"], "FU1")
+    assert "Y-CONF" in row.rules
+
+
+def test_ir1_resolving_keeps_lugano_category_and_flags() -> None:
+    from .helpers import FIXTURES, load_case
+    case = load_case(FIXTURES / "C37.json")
+    out = run(case["scans"], case["lesions"])
+    row = out[(out.scan_id == "FU2") & (out.criterion == "lyric")].iloc[0]
+    assert row.category == "PR" and "ir_resolved" in row["flags"]
+    lug = out[(out.scan_id == "FU2") & (out.criterion == "lugano")].iloc[0]
+    assert "post_PD" in lug["flags"]                              # A28: after Lugano's PD at FU1
