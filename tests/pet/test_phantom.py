@@ -56,3 +56,13 @@ def test_iec_body_outline() -> None:
     values = volume.data[20, [0, 10, 150], 80]
     assert x.tolist() == pytest.approx([-159.0, -139.0, 141.0])
     assert values.tolist() == [0.0, 1.0, 0.0]                  # -159 outside, -139 inside, +141 beyond the block
+
+
+def test_iec_body_length() -> None:
+    # 2 mm slices centred on the sphere plane, 120 slices: z from -119 to +119 mm; interior -70..+124 mm.
+    # Probe at (x, y) = (31, -19) mm: outside the lung insert (radius 25 mm) and the spheres.
+    volume, _ = nema_iec_phantom(geometry="iec", shape=(120, 40, 40))
+    z = volume.index_to_mm(np.stack([np.arange(120), np.full(120, 10), np.full(120, 35)], axis=1))[:, 2]
+    assert volume.index_to_mm(np.array([0, 10, 35]))[0][:2].tolist() == [31.0, -19.0]
+    inside = volume.data[:, 10, 35] > 0
+    assert z[inside].min() == pytest.approx(-69.0) and z[inside].max() == pytest.approx(119.0)

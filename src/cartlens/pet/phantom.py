@@ -11,8 +11,9 @@ Spec: pet_quantification.md §5.6.  Two geometries:
   (sigma = FWHM / 2.3548, ``mode='nearest'``).
 * ``geometry="iec"`` adds the body outline of the IEC phantom as modelled in OpenGATE
   ``contrib/phantoms/nemaiec.py``: interior = half-cylinder of radius 150 mm (anterior, y < 0 in
-  LPS) on a 140 x 80 mm block with two 80 mm-radius quarter cylinders (posterior); outside = 0.  The
-  interior half-length along z is 102 mm when the grid allows (214 mm total with 10 mm end walls).
+  LPS) on a 140 x 80 mm block with two 80 mm-radius quarter cylinders (posterior); outside = 0.  Along z
+  the interior is 194 mm long (214 mm with two 10 mm end walls) and the sphere plane (z = 0) lies 70 mm
+  from its end at z = -70 mm, i.e. 27 mm above mid-length.  Walls are not modelled (activity 0 outside).
 
 Sphere volumes (mL, inner): 26.522, 11.494, 5.575, 2.572, 1.150, 0.524.  Activity ratios: NEMA 4:1
 and 8:1; EARL 10:1 with 2.0 kBq/mL background (spec §5.6).
@@ -34,6 +35,8 @@ SPHERE_ANGLES_DEG = (180.0, 240.0, 300.0, 0.0, 60.0, 120.0)
 SPHERE_RING_RADIUS_MM = 57.2          # reference generator (geometric truth in OpenGATE: 57.27)
 LUNG_RADIUS_MM = 25.0
 FWHM_TO_SIGMA = 2.3548
+IEC_INTERIOR_LENGTH_MM = 194.0        # 214 mm total minus two 10 mm end walls
+IEC_PLANE_TO_END_MM = 70.0            # sphere plane 70 mm from the interior end (27 mm above mid-length)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +65,8 @@ def _sphere_fraction(z: np.ndarray, y: np.ndarray, x: np.ndarray, centre: tuple[
     box = []
     for axis, c in zip((z, y, x), (centre[2], centre[1], centre[0])):
         idx = np.flatnonzero(np.abs(axis - c) <= radius + spacing)
+        if idx.size == 0:                                   # sphere outside this grid
+            return tuple(slice(0, 0) for _ in range(3)), np.zeros((0, 0, 0))
         box.append(slice(int(idx[0]), int(idx[-1]) + 1))
     off = ((np.arange(ss) + 0.5) / ss - 0.5) * spacing
     dz = ((z[box[0]][:, None] + off) - centre[2]).reshape(-1) ** 2
@@ -79,7 +84,7 @@ def _iec_body(z: np.ndarray, y: np.ndarray, x: np.ndarray) -> np.ndarray:
     block = (yy > 0) & (yy <= 80.0) & (np.abs(xx) <= 70.0)                 # 140 x 80 mm block
     corners = (yy > 0) & (yy <= 80.0) & (np.abs(xx) > 70.0) & ((np.abs(xx) - 70.0) ** 2 + yy**2 <= 80.0**2)
     plane = upper | block | corners
-    along = np.abs(z) <= 102.0
+    along = (z >= -IEC_PLANE_TO_END_MM) & (z <= IEC_INTERIOR_LENGTH_MM - IEC_PLANE_TO_END_MM)
     return along[:, None, None] & plane[None, :, :]
 
 
