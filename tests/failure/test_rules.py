@@ -273,3 +273,10 @@ def test_unmeasurable_baseline_starts_the_nadir_at_the_first_measurement() -> No
     res = analyse(t, fit_models=False)
     assert "anatomic" in res.registry.iloc[0]["failure_mode"]
     assert res.messages == ("1 patient(s) without a scan at day <= 0 (no index lesions) were left out",)
+
+
+def test_missing_required_value_is_located() -> None:
+    t = adjacent_case()
+    t["scans"].loc[1, "day"] = None
+    with pytest.raises(FailureInputError, match="scans:3:day: required value missing"):
+        analyse(t)

@@ -138,6 +138,10 @@ def normalise(tables: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     if problems:
         raise FailureInputError(problems)
     assert scans is not None and lesions is not None
+    for name, frame in (("scans", scans), ("lesions", lesions)):
+        for col in REQUIRED[name]:
+            for i in map(int, np.flatnonzero(frame[col].isna().to_numpy() | (frame[col].astype(str).str.strip() == ""))):
+                problems.append(f"{name}:{i + 2}:{col}: required value missing")
     scans = _key_cols(scans)
     scans["scan_id"] = scans["scan_id"].astype(str)
     scans["day"] = _parse(scans, "scans", "day", dec, problems)
