@@ -183,3 +183,11 @@ def test_calendar_dates_become_days_and_are_not_kept(tmp_path: Path) -> None:
     assert batch.tables["labs"][["analyte", "day"]].values.tolist() == [["ldh", -5], ["crp", 7]]
     assert "date" not in batch.tables["labs"].columns
     assert "infusion_date" not in batch.tables["patients"].columns
+
+
+def test_missing_markers_are_missing_in_every_format(tmp_path: Path) -> None:
+    root = write_files(tmp_path / "d", {"patients.csv": "patient_id,centre,age,stage,ecog,cohort\n"
+                                                        "P1,A,50,2,NA,#N/A\nP2,A,60,NULL,,x\n"})
+    batch = read_data_dir(root)
+    assert [str(e) for e in batch.errors] == ["patients.csv:3:stage: required value is missing"]
+    assert batch.tables["patients"]["ecog"].isna().all() and batch.tables["patients"]["cohort"][0] is None

@@ -10,9 +10,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cartlens.io import read_data_dir, validate_tables, write_data_dir
+from cartlens.io.columns import MISSING_TOKENS
 from cartlens.model.schema import TABLES
 
-ids = st.text(alphabet="ABCDEFGHJKLMNPQRSTUVWXYZ0123456789-_", min_size=1, max_size=8)
+ids = st.text(alphabet="ABCDEFGHJKLMNPQRSTUVWXYZ0123456789-_", min_size=1, max_size=8).filter(
+    lambda s: s not in MISSING_TOKENS and s.upper() not in MISSING_TOKENS)
 floats = st.floats(min_value=0, max_value=1e6, allow_nan=False, allow_infinity=False)
 
 

@@ -12,7 +12,10 @@ import pandas as pd
 
 from cartlens.model.schema import ColumnSpec
 
-__all__ = ["RawProblem", "parse_column", "to_strings"]
+__all__ = ["MISSING_TOKENS", "RawProblem", "blank_missing", "parse_column", "to_strings"]
+
+MISSING_TOKENS = frozenset({"", "NA", "N/A", "#N/A", "NaN", "nan", "NULL", "null", "None"})
+"""Cell texts read as missing in every format (R writes NA; spreadsheets #N/A; databases NULL)."""
 
 RawProblem = tuple[int, str]
 
@@ -49,6 +52,16 @@ def to_strings(frame: pd.DataFrame) -> pd.DataFrame:
             text = series.map(_cell_text)
         out[str(name)] = text.astype(object)
     return pd.DataFrame(out, index=frame.index, columns=[str(c) for c in frame.columns])
+
+
+def blank_missing(frame: pd.DataFrame) -> pd.DataFrame:
+    """Replace the :data:`MISSING_TOKENS` by ``""`` (in place) and return the frame."""
+    for position in range(frame.shape[1]):
+        column = frame.iloc[:, position]
+        mask = column.isin(MISSING_TOKENS)
+        if mask.any():
+            frame.iloc[mask.to_numpy(), position] = ""
+    return frame
 
 
 def _numbers(raw: pd.Series, col: ColumnSpec) -> tuple[pd.Series, list[RawProblem]]:

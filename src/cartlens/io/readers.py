@@ -103,7 +103,8 @@ def _read_excel(name: str, data: bytes, issues: Issues, sheet: str | int = 0) ->
         issues.error(name, 0, "-", "file is empty")
         return None
     try:
-        return pd.read_excel(io.BytesIO(data), sheet_name=sheet, dtype=object, engine="openpyxl")
+        return pd.read_excel(io.BytesIO(data), sheet_name=sheet, dtype=object, engine="openpyxl",
+                             keep_default_na=False)
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many types for corrupt workbooks
         issues.error(name, 0, "-", f"cannot read as an XLSX workbook ({type(exc).__name__})")
         return None

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from cartlens.io.batch import ImportBatch, ValidationIssue
-from cartlens.io.columns import parse_column, to_strings
+from cartlens.io.columns import blank_missing, parse_column, to_strings
 from cartlens.io.dates import dates_to_days
 from cartlens.io.labs import convert_labs
 from cartlens.model.rules import (
@@ -224,6 +224,8 @@ def validate_raw(raws: Mapping[str, RawTable], *, allow_extra: bool = False, acc
     names = {name: raw.file for name, raw in raws.items()}
     if "patients" not in raws and not any(e.file.startswith("patients.") for e in issues.errors):
         issues.error("patients.csv", 0, "-", "the patients table is required (patients.csv, .xlsx or .parquet)")
+    for raw in raws.values():
+        blank_missing(raw.frame)
     dates_to_days(dict(raws), issues)
     parsed = {name: _parse(raw, TABLES[name], allow_extra, issues) for name, raw in raws.items()}
     if "labs" in parsed:
