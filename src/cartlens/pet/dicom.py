@@ -70,9 +70,8 @@ def private_value(ds: Dataset, group: int, creator: str, offset: int, notes: lis
         return block[offset].value if offset in block else None
     except KeyError:
         pass
-    has_creator = any((group, e) in ds for e in range(0x10, 0x100))
     tag = (group << 16) | 0x1000 | offset
-    if not has_creator and tag in ds:
+    if tag in ds and not ds.private_creators(group):
         notes.append(f"private_tag_without_creator:({group:04X},{0x1000 | offset:04X})")
         return ds[tag].value
     return None
