@@ -111,7 +111,7 @@ def test_lesion_risk_factors_recovered(cohort, failures):
     bl = les[les["scan_id"] == "BL"].set_index(["patient_id", "lesion_id"])
     rows = []
     for r in failures:
-        if r["patient_id"] in substudy or r["scan_id"] != "PD" or not r["failed_lesions"]:
+        if r["patient_id"] in substudy or not r["failed_lesions"]:
             continue
         sub = bl.loc[r["patient_id"]]
         rows.append(pd.DataFrame({"failed": sub.index.isin(r["failed_lesions"]).astype(int),

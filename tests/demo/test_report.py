@@ -85,3 +85,15 @@ def test_duplicate_or_bad_table_names_rejected():
         render_html([a, b], title="T")
     with pytest.raises(ValueError, match="must match"):
         render_html([Section("C", tables={"../evil": pd.DataFrame()})], title="T")
+
+
+def test_published_vs_generated_table():
+    from cartlens.report.cohort import published_vs_generated
+    patients = pd.DataFrame({"patient_id": ["a", "b", "c", "d"], "centre": "C1", "cohort": "development",
+                             "age": [50, 60, 70, 80], "sex": ["F", "M", "M", "M"], "stage": [1, 2, 3, 4]})
+    table = published_vs_generated({"patients": patients},
+                                   {"development": {"age": [55, 65, 75], "female": 0.3}}).set_index("characteristic")
+    # type-7 quartiles of 50, 60, 70, 80 by hand: 57.5, 65, 72.5; 1 of 4 female
+    assert table.loc["Age, years", "published"] == "65 (55, 75)"
+    assert table.loc["Age, years", "generated"] == "65 (57.5, 72.5)"
+    assert table.loc["Female", "generated"] == "25 %" and table.loc["Female", "published"] == "30 %"

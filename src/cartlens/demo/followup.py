@@ -206,7 +206,7 @@ def build_followup(rng: np.random.Generator, base: pd.DataFrame, outc: pd.DataFr
             continue
         les, bl = by_patient[i], bl_records[i]
         pfs, prog, os_days = int(outc["pfs_days"].iat[i]), bool(outc["progressed"].iat[i]), int(outc["os_days"].iat[i])
-        d1 = 30 + int(rng.integers(-7, 8))
+        d1 = int(outc["fu1_day"].iat[i])
         nadir_ldi, nadir_sdi = les["ldi_cm"], les["sdi_cm"]
         if os_days >= d1 and not (prog and pfs <= d1):
             depth = _fu1_depth(rng, prog, pfs)
@@ -220,11 +220,12 @@ def build_followup(rng: np.random.Generator, base: pd.DataFrame, outc: pd.DataFr
             nadir_sdi = np.minimum(nadir_sdi, np.nan_to_num(rows["sdi_cm"], nan=0.0))
         if prog:
             pattern = str(rng.choice(list(PATTERN_PROBS), p=list(PATTERN_PROBS.values())))
-            pd_rows, fail = failure_rows(rng, les, nadir_ldi, nadir_sdi, pattern=pattern, scan_id="PD",
+            scan_id = "FU1" if pfs == d1 else "PD"          # progression found on the day-30 scan itself
+            pd_rows, fail = failure_rows(rng, les, nadir_ldi, nadir_sdi, pattern=pattern, scan_id=scan_id,
                                          liver=float(bl["liver_suvmean"]))
             blocks.extend(pd_rows)
             nt_fail = bool((fail & (les["role"] == "nontarget")).any())
-            scans.append(_scan(bl, "PD", pfs, nontarget="unequivocal_progression" if nt_fail else "present"))
+            scans.append(_scan(bl, scan_id, pfs, nontarget="unequivocal_progression" if nt_fail else "present"))
             failures.append({"patient_id": bl["patient_id"], "centre": bl["centre"], "pattern": pattern,
-                             "scan_id": "PD", "failed_lesions": [str(x) for x in les["lesion_id"][fail]]})
+                             "scan_id": scan_id, "failed_lesions": [str(x) for x in les["lesion_id"][fail]]})
     return scans, blocks, failures

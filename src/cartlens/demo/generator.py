@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from cartlens.demo import baseline, clinical, followup, imaging, inflammation, lesions, outcomes, tables
-from cartlens.demo.centres import CENTRES, MONTH_DAYS
+from cartlens.demo.centres import CENTRES, COHORT_TARGETS, MONTH_DAYS
 
 __all__ = ["DEFAULT_SEED", "DemoCohort", "generate", "hematotox_points"]
 
@@ -149,6 +149,8 @@ def generate(seed: int = DEFAULT_SEED, *, n_dev: int = 256, n_val: int = 248, wi
         "label": LABEL, "seed": seed, "n_dev": n_dev, "n_val": n_val, "month_days": MONTH_DAYS,
         "centres": [{"code": c.code, "cohort": c.cohort, "ldh_uln": c.ldh_uln, "units": c.units,
                      "mtv_method": c.mtv_method} for c in CENTRES],
+        "targets": {g: {k: (list(v) if isinstance(v, tuple) else v) for k, v in t.items()}
+                    for g, t in COHORT_TARGETS.items()},
         "baseline": {"copula_variables": list(baseline.COPULA_VARIABLES),
                      "copula_correlation": baseline.LAB_CORRELATION.tolist()},
         "survival": surv_truth,

@@ -233,7 +233,7 @@ def build_substudy(rng: np.random.Generator, base: pd.DataFrame, outc: pd.DataFr
     for i, arche in sorted(chosen.items()):
         les, bl = by_patient[i], bl_records[i]
         liver = float(bl["liver_suvmean"])
-        d1 = 30 + int(rng.integers(-7, 8))
+        d1 = int(outc["fu1_day"].iat[i])
         d2 = int(rng.integers(85, 105)) if arche == "progression" else 90 + int(rng.integers(-14, 15))
         pick = _single_lesion_pick(les) if arche == "single_lesion" else None
         ntl = i in ntl_ids

@@ -29,7 +29,8 @@ Calibration: the cohort offsets are solved on the realised draws so that the *la
 and PFS of each cohort equal the published medians (seed 001, "Follow-up and survival": development 7.9 / 33.4,
 validation 7.5 / 34.0 months); the overall medians are then ~7.6 / ~34 months.  Censoring is uniform, with the
 median potential follow-up equal to the published median follow-up (27.6 / 45.4 months), which is what the
-reverse Kaplan-Meier estimates.
+reverse Kaplan-Meier estimates.  A progression planted before the patient's day-30 scan (day 30 +/- 7) is
+dated to that scan (progression is found on imaging); this coarsens only times far below the PFS median.
 """
 
 from __future__ import annotations
@@ -100,8 +101,8 @@ def draw_outcomes(rng: np.random.Generator, df: pd.DataFrame) -> tuple[pd.DataFr
     Returns
     -------
     (DataFrame, dict)
-        Columns ``eta_pfs, eta_os, t_prog_days, t_death_days, censor_days, pfs_days, pfs_event, os_days,
-        os_event, progressed`` (days, integers >= 1) aligned with ``df``; and the truth record (coefficients,
+        Columns ``eta_pfs, eta_os, fu1_day, t_prog_days, t_death_days, censor_days, pfs_days, pfs_event,
+        os_days, os_event, progressed`` (days, integers >= 1) aligned with ``df``; and the truth record (coefficients,
         shapes, frailties, offsets).
     """
     centres = sorted(df["centre"].unique())
@@ -139,7 +140,10 @@ def draw_outcomes(rng: np.random.Generator, df: pd.DataFrame) -> tuple[pd.DataFr
     to_days = MONTH_DAYS
     out = pd.DataFrame(index=df.index)
     out["eta_pfs"], out["eta_os"] = eta_pfs, eta_os
-    out["t_prog_days"] = np.maximum(1, np.round(t_prog * to_days)).astype(int)
+    # Progression is found on imaging: one planted before the day-30 scan (day 30 +/- 7) is detected there.
+    out["fu1_day"] = 30 + rng.integers(-7, 8, n)
+    t_prog_days = np.maximum(1, np.round(t_prog * to_days)).astype(int)
+    out["t_prog_days"] = np.maximum(t_prog_days, out["fu1_day"].to_numpy())
     out["t_death_days"] = np.maximum(1, np.round(t_death * to_days)).astype(int)
     out["censor_days"] = np.maximum(1, np.round(censor * to_days)).astype(int)
     first = np.minimum(out["t_prog_days"], out["t_death_days"])

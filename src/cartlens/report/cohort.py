@@ -229,6 +229,63 @@ def km_figure(patients: pd.DataFrame) -> Figure:
                   png.getvalue(), svg.getvalue())
 
 
+_TARGET_ROWS = (("age", "Age, years"), ("mtv_ml", "Baseline MTV, mL"), ("ldh", "LDH, U/L"),
+                ("hb", "Haemoglobin, g/dL"), ("plt", "Platelets, 10^9/L"), ("anc", "ANC, 10^9/L"),
+                ("ferritin", "Ferritin, ng/mL"), ("crp", "CRP, mg/dL"))
+_TARGET_FLAGS = (("female", "Female"), ("ecog_ge2", "ECOG >= 2"), ("bridging", "Bridging therapy received"),
+                 ("primary_refractory", "Primary refractory"), ("prior_auto_hct", "Prior autologous HCT"),
+                 ("stage34", "Ann Arbor stage III-IV"), ("transformed", "Transformed disease"))
+
+
+def _sig(v: float) -> str:
+    """About three significant digits without exponent or trailing zeros (1026 -> "1026", 0.805 -> "0.805")."""
+    if v == 0 or not np.isfinite(v):
+        return f"{v:g}"
+    d = max(0, 2 - int(np.floor(np.log10(abs(v)))))
+    text = f"{v:.{d}f}"
+    return text.rstrip("0").rstrip(".") if d else text
+
+
+def published_vs_generated(tables: dict[str, pd.DataFrame], targets: dict[str, dict[str, Any]]) -> pd.DataFrame:
+    """Demo runs: the generator's published targets (CAR-IMPI Table 1) next to the generated cohort's values."""
+    df = _patient_frame(tables)
+    def col(name: str) -> pd.Series:
+        return df[name] if name in df else pd.Series(pd.NA, index=df.index, dtype=object)
+
+    flags = {"female": (col("sex") == "F").where(col("sex").notna()),
+             "ecog_ge2": (col("ecog").astype("Float64") >= 2),
+             "bridging": (col("bridging") != "none").where(col("bridging").notna()),
+             "primary_refractory": col("primary_refractory"), "prior_auto_hct": col("prior_auto_hct"),
+             "stage34": col("stage").astype("Float64") >= 3,
+             "transformed": (col("histology") == "tFL").where(col("histology").notna())}
+    rows = []
+    for cohort, t in targets.items():
+        g = df[df["cohort"] == cohort]
+        for key, label in _TARGET_ROWS:
+            if key in t and key in g:
+                q = np.quantile(g[key].dropna().astype(float), [0.25, 0.5, 0.75])
+                rows.append({"cohort": cohort, "characteristic": label,
+                             "published": "{1:g} ({0:g}, {2:g})".format(*t[key]),
+                             "generated": f"{_sig(q[1])} ({_sig(q[0])}, {_sig(q[2])})"})
+        for key, label in _TARGET_FLAGS:
+            f = flags[key].loc[g.index].dropna().astype(bool)
+            if key in t and len(f):
+                rows.append({"cohort": cohort, "characteristic": label, "published": f"{100 * t[key]:.0f} %",
+                             "generated": f"{100 * f.mean():.0f} %"})
+        p = g.reset_index()
+        for endpoint, key in (("pfs", "median_pfs_months"), ("os", "median_os_months")):
+            if key in t and f"{endpoint}_days" in p:
+                med = kaplan_meier(p[f"{endpoint}_days"].to_numpy(float), p[f"{endpoint}_event"].to_numpy(int))
+                rows.append({"cohort": cohort, "characteristic": f"Median {endpoint.upper()}, months",
+                             "published": f"{t[key]:g}", "generated": _median_text(med)})
+        if "median_followup_months" in t and "os_days" in p:
+            fu = reverse_km_median_followup(p["os_days"].to_numpy(float), p["os_event"].to_numpy(int))[0]
+            rows.append({"cohort": cohort, "characteristic": "Median follow-up, months (reverse KM)",
+                         "published": f"{t['median_followup_months']:g}",
+                         "generated": "NR" if fu is None else f"{fu / MONTH_DAYS:.1f}"})
+    return pd.DataFrame(rows)
+
+
 def cohort_section(tables: dict[str, pd.DataFrame], *, truth: dict[str, Any] | None = None,
                    figures: bool = True) -> Section:
     """Report section 1 (Cohort) from canonical tables; ``truth`` (demo runs) adds planted-vs-seed notes."""
@@ -248,8 +305,12 @@ def cohort_section(tables: dict[str, pd.DataFrame], *, truth: dict[str, Any] | N
         notes.append(f"Synthetic demonstration data, seed {truth.get('seed')}: outcomes planted by a Weibull "
                      f"proportional-hazards model with a linear-spline MTV term (knot "
                      f"{surv_truth.get('knot_ml')} mL); planted coefficients are in run.json.")
-    return Section(title="Cohort", tables={"table1": t1, "survival_overview": surv, "centres": centres},
-                   captions={"table1": "Table 1. Patient characteristics by cohort",
-                             "survival_overview": "Follow-up and survival",
-                             "centres": "Patients per centre"},
+    named = {"table1": t1, "survival_overview": surv, "centres": centres}
+    captions = {"table1": "Table 1. Patient characteristics by cohort", "survival_overview": "Follow-up and survival",
+                "centres": "Patients per centre"}
+    if truth is not None and truth.get("targets"):
+        named["demo_published_vs_generated"] = published_vs_generated(tables, truth["targets"])
+        captions["demo_published_vs_generated"] = ("Synthetic cohort: published targets (CAR-IMPI Table 1) vs "
+                                                   "generated values")
+    return Section(title="Cohort", tables=named, captions=captions,
                    figures=[km_figure(tables["patients"])] if figures else [], notes=notes)
