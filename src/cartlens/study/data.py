@@ -66,6 +66,10 @@ def data_hash(tables: dict[str, pd.DataFrame]) -> str:
     return h.hexdigest()
 
 
+def _empty_index() -> pd.MultiIndex:
+    return pd.MultiIndex.from_arrays([[], []], names=KEYS)
+
+
 def _nearest_scan(scans: pd.DataFrame, day: int, window: int) -> pd.DataFrame:
     s = scans[(scans["day"] >= day - window) & (scans["day"] <= day + window)]
     s = s.assign(_d=(s["day"] - day).abs()).sort_values(KEYS + ["_d", "day"])
@@ -74,7 +78,7 @@ def _nearest_scan(scans: pd.DataFrame, day: int, window: int) -> pd.DataFrame:
 
 def _lesion_features(tables: dict[str, pd.DataFrame], day: int, window: int) -> pd.DataFrame:
     scans, lesions = tables.get("scans"), tables.get("lesions")
-    out = pd.DataFrame(columns=KEYS).set_index(KEYS)
+    out = pd.DataFrame(index=_empty_index())
     if scans is None or lesions is None or scans.empty or lesions.empty:
         return out
     base = scans[scans["day"] <= 0].sort_values("day").drop_duplicates(KEYS, keep="last")[KEYS + ["scan_id"]]
@@ -98,7 +102,7 @@ def _lesion_features(tables: dict[str, pd.DataFrame], day: int, window: int) -> 
 def _ctdna(tables: dict[str, pd.DataFrame]) -> pd.Series:
     bio = tables.get("biomarkers")
     if bio is None or bio.empty:
-        return pd.Series(dtype=float, name="ctdna_d28")
+        return pd.Series(dtype=float, name="ctdna_d28", index=_empty_index())
     c = bio[(bio["marker"] == "ctdna_detectable") & bio["day"].between(21, 35)]
     c = c.assign(_d=(c["day"] - 28).abs()).sort_values(KEYS + ["_d"]).drop_duplicates(KEYS)
     return c.set_index(KEYS)["value"].astype(float).rename("ctdna_d28")

@@ -81,7 +81,12 @@ def _agreement(rows: pd.DataFrame, criteria: list[str]) -> tuple[pd.DataFrame, p
                 m.columns = [str(c) for c in m.columns]
                 m.insert(0, "pair", f"{NAMES[a]} (rows) vs {NAMES[b]} (columns)")
                 mats.append(m)
-    return pd.concat(mats, ignore_index=True).fillna(0) if mats else pd.DataFrame(), pd.DataFrame(kappas)
+    if not mats:
+        return pd.DataFrame(), pd.DataFrame(kappas)
+    table = pd.concat(mats, ignore_index=True)
+    counts = [c for c in table.columns if c not in ("pair", "row")]
+    table[counts] = table[counts].fillna(0).astype(int)
+    return table, pd.DataFrame(kappas)
 
 
 def _reasons(rows: pd.DataFrame, criteria: list[str]) -> pd.DataFrame:

@@ -1,0 +1,40 @@
+"""Shared fixture: the study pipeline run once on a small seeded synthetic cohort (about 20-40 s).
+
+The cohort is ``cartlens.demo.generate(11, n_dev=160, n_val=80)`` (the imaging sub-study needs about 150
+development patients), validated and unit-converted by ``cartlens.io.validate_tables`` exactly as on import.
+The plan is the demo plan with 20 bootstrap replicates and PNG-only figures (SVG is checked in test_plan.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from cartlens.demo import generate
+from cartlens.io import validate_tables
+from cartlens.study.config import plan_from_dict
+from cartlens.study.pipeline import StudyResult, demo_plan, run_study
+
+SEED = 11
+
+
+@dataclass(frozen=True)
+class SmallRun:
+    tables: dict[str, pd.DataFrame]
+    truth: dict
+    result: StudyResult
+    out: Path
+
+
+@pytest.fixture(scope="session")
+def small_run(tmp_path_factory) -> SmallRun:
+    cohort = generate(SEED, n_dev=160, n_val=80)
+    tables = validate_tables(cohort.tables).tables
+    base = demo_plan(SEED).model_dump(mode="json", exclude={"base_dir"})
+    plan = plan_from_dict({**base, "study": {**base["study"], "svg": False}, "car_impi": {"bootstrap": 20}})
+    out = tmp_path_factory.mktemp("study")
+    result = run_study(plan, out_dir=out, tables=tables, truth=cohort.truth, progress=False)
+    return SmallRun(tables=tables, truth=cohort.truth, result=result, out=out)
