@@ -7,6 +7,8 @@ Every problem is collected and raised together as :class:`ResponseInputError`.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -138,7 +140,7 @@ def build_cohort(scans: pd.DataFrame, lesions: pd.DataFrame, *, infusion_day: in
     rows = np.flatnonzero(slot >= 0)
     pr, sr = pidx[rows], slot[rows]
 
-    def grid(values: np.ndarray, fill: object, dtype: object) -> np.ndarray:
+    def grid(values: np.ndarray, fill: Any, dtype: Any) -> np.ndarray:
         out = np.full((P, S), fill, dtype=dtype)
         out[pr, sr] = values[rows]
         return out
@@ -206,7 +208,7 @@ def build_cohort(scans: pd.DataFrame, lesions: pd.DataFrame, *, infusion_day: in
         raise ResponseInputError([f"lesions:{pos + 2}:lesion_id: lesion {lesions['lesion_id'].iloc[pos]!r} "
                                   f"appears twice on scan {lesions['scan_id'].iloc[pos]!r}"])
 
-    def lgrid(values: np.ndarray, fill: object, dtype: object) -> np.ndarray:
+    def lgrid(values: np.ndarray, fill: Any, dtype: Any) -> np.ndarray:
         out = np.full(N * S, fill, dtype=dtype)
         out[flat] = values[rows_l]
         return out.reshape(N, S)

@@ -163,8 +163,8 @@ def focality(results: pd.DataFrame, lesion_table: pd.DataFrame, *, criterion: st
     counts = prog.groupby(KEYS + ["scan_id"]).size().rename("n_progressive_targets").reset_index()
     out = first.merge(counts, on=KEYS + ["scan_id"], how="left")
     out["n_progressive_targets"] = out["n_progressive_targets"].fillna(0).astype(int)
-    out["focality"] = np.select([out["n_progressive_targets"] >= 2, out["n_progressive_targets"] == 1],
-                                ["multifocal", "unifocal"], default=None)
+    n = out["n_progressive_targets"].to_numpy()
+    out["focality"] = [("multifocal" if k >= 2 else "unifocal" if k == 1 else None) for k in n]
     return out
 
 

@@ -306,8 +306,8 @@ def records(frame: pd.DataFrame) -> list[TimepointResult]:
     """Rows of :func:`assess` -> result objects (nan -> None)."""
     out = []
     for row in frame.to_dict("records"):
-        clean = {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in row.items()}
-        clean["day"] = int(clean["day"])
+        clean: dict[str, Any] = {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in row.items()}
+        clean["day"] = int(row["day"])
         out.append(TimepointResult(**clean))
     return out
 
