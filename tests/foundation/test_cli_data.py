@@ -112,3 +112,17 @@ def test_warnings_go_to_stderr_and_do_not_fail(tmp_path: Path) -> None:
         "with .csv/.xlsx/.parquet)"),
         "patients.csv:1:note: warning: unknown column ignored",
     ]
+
+
+def test_unusable_inputs_and_databases(tmp_path: Path) -> None:
+    missing = runner.invoke(app, ["import", str(tmp_path / "nowhere"), "--db", str(tmp_path / "x.db")])
+    assert (missing.exit_code, missing.stderr.splitlines()[0]) == (2, "nowhere:0:-: not a directory")
+    trailing = write_files(tmp_path / "t", {"patients.csv": "patient_id,centre,age,stage,\nP1,A,50,2,\n"})
+    result = runner.invoke(app, ["import", str(trailing), "--db", str(tmp_path / "x.db")])
+    assert result.stderr.splitlines()[0] == "patients.csv:1:-: column 5 has no name in the header (a trailing comma?)"
+    for url in ("nosuchdialect://x", "postgresql+nosuchdriver://u@127.0.0.1:1/db",
+                f"sqlite:///{tmp_path / 'no' / 'such' / 'dir.db'}"):
+        bad_db = runner.invoke(app, ["import", str(DATA / "good"), "--db", url])
+        assert bad_db.exit_code == 1, (url, bad_db.output)
+        assert bad_db.stderr.startswith(f"{url}: database error: ")
+        assert len(bad_db.stderr.splitlines()) == 1 and isinstance(bad_db.exception, SystemExit)

@@ -95,7 +95,7 @@ def import_command(
                 store.migrate()
             summary = store.import_batch(batch, user=_user(), reason=reason, dry_run=dry_run)
             store.dispose()
-        except (SQLAlchemyError, RuntimeError, OSError) as exc:
+        except (SQLAlchemyError, RuntimeError, OSError, ImportError) as exc:
             raise _fail(f"{db}: database error: {type(exc).__name__}: {str(exc).splitlines()[0]}") from None
     body = {"valid": True, "dry_run": dry_run, "tables": {n: len(t) for n, t in batch.tables.items()},
             "warnings": [str(w) for w in batch.warnings], "import": summary.to_dict() if summary else None}
@@ -121,7 +121,7 @@ def export_command(
         store = Store(db_url(db))
         tables = store.load_tables(centre or None)
         store.dispose()
-    except (SQLAlchemyError, RuntimeError) as exc:
+    except (SQLAlchemyError, RuntimeError, ImportError) as exc:
         raise _fail(f"{db}: database error: {type(exc).__name__}: {str(exc).splitlines()[0]}") from None
     try:
         written = write_data_dir(tables, out, fmt=file_format.value)

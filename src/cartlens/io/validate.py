@@ -80,8 +80,11 @@ def _check_header(raw: RawTable, spec: TableSpec, allow_extra: bool, issues: Iss
     names = [str(c) for c in raw.frame.columns]
     for name in sorted({n for n in names if names.count(n) > 1}):
         issues.error(raw.file, 1, name, "column appears more than once in the header")
-    for name in names:
+    for index, name in enumerate(names, start=1):
         if name in spec.by_name:
+            continue
+        if not name.strip():
+            issues.error(raw.file, 1, "-", f"column {index} has no name in the header (a trailing comma?)")
             continue
         close = difflib.get_close_matches(name.lower(), spec.column_names, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
