@@ -2,7 +2,8 @@
 
 The cohort is ``cartlens.demo.generate(11, n_dev=160, n_val=80)`` (the imaging sub-study needs about 150
 development patients), validated and unit-converted by ``cartlens.io.validate_tables`` exactly as on import.
-The plan is the demo plan with 20 bootstrap replicates and PNG-only figures (SVG is checked in test_plan.py).
+The plan is the demo plan with 20 bootstrap replicates, PNG-only figures (SVG is checked in test_plan.py) and
+without the failure engine's lesion-level GEE/GLMM fits (seconds each; tested in tests/failure).
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ def small_run(tmp_path_factory) -> SmallRun:
     cohort = generate(SEED, n_dev=160, n_val=80)
     tables = validate_tables(cohort.tables).tables
     base = demo_plan(SEED).model_dump(mode="json", exclude={"base_dir"})
-    plan = plan_from_dict({**base, "study": {**base["study"], "svg": False}, "car_impi": {"bootstrap": 20}})
+    plan = plan_from_dict({**base, "study": {**base["study"], "svg": False}, "car_impi": {"bootstrap": 20},
+                           "failure": {"models": False}})
     out = tmp_path_factory.mktemp("study")
     result = run_study(plan, out_dir=out, tables=tables, truth=cohort.truth, progress=False)
     return SmallRun(tables=tables, truth=cohort.truth, result=result, out=out)

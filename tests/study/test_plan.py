@@ -87,11 +87,11 @@ def test_cli_runs_a_plan_on_a_data_directory(tmp_path):
 
 def test_sections_without_their_data_say_why(tmp_path):
     tables = _tiny_tables()                       # no scans, lesions, toxicity
-    plan = plan_from_dict({"data": {"builtin": "demo"}, "car_impi": {"bootstrap": 0},
-                           "study": {"svg": False}})
+    plan = plan_from_dict({"data": {"builtin": "demo"}, "study": {"svg": False},
+                           "sections": {"car_impi": False, "strata": False, "factors": False}})
     res = run_study(plan, out_dir=tmp_path, tables=tables, progress=False)
     status = {k: v.status for k, v in res.sections.items()}
     assert status["response"] == status["failure"] == status["toxicity"] == status["landmarks"] == "skipped"
-    assert status["cohort"] == "ok"
+    assert status["cohort"] == "ok" and "car_impi" not in status
     html = (tmp_path / "report.html").read_text(encoding="utf-8")
     assert "Not run: no scans/lesions tables" in html and "Not run: no toxicity table" in html

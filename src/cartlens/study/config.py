@@ -138,6 +138,7 @@ class FactorOptions(_Strict):
 class FailureOptions(_Strict):
     criterion: Literal["lugano", "cheson2007", "recil", "lyric"] = "lugano"
     margin_mm: float = Field(default=10.0, ge=0)
+    models: bool = True       # fit the lesion-level GEE/GLMM models (the slowest step of the section)
 
 
 class LandmarkOptions(_Strict):

@@ -59,7 +59,7 @@ def build(ctx) -> SectionResult:
     if scans is None or lesions is None or scans.empty or lesions.empty:
         return skipped(TITLE, "no scans/lesions tables")
     o = ctx.plan.failure
-    res = analyse(ctx.tables, criterion=o.criterion, margin_mm=o.margin_mm)
+    res = analyse(ctx.tables, criterion=o.criterion, margin_mm=o.margin_mm, fit_models=o.models)
     sec = res.report_section()
     tabs = sec["tables"]
     summary = res.summary_dict()
@@ -91,6 +91,8 @@ def build(ctx) -> SectionResult:
             values[f"lesion_ge5_{ep}"] = v
         tables["failure_km_lesion_ge5"] = tidy(pd.concat(km_tabs, ignore_index=True))
         captions["failure_km_lesion_ge5"] = "PFS/OS by any pre-treatment lesion >= 5 cm"
+    if not o.models:
+        captions["failure_model"] += " (not fitted: failure.models = false)"
     if ctx.truth is not None and "patterns_of_failure" in ctx.truth:
         tables["failure_planted"] = _planted(ctx, summary, tabs["model"])
         captions["failure_planted"] = "Synthetic cohort: planted vs recovered"
