@@ -76,3 +76,13 @@ def test_glmm_conditional_or_further_from_one_than_marginal() -> None:
     glmm = logistic_glmm(DATA, "y", ref["terms"], "patient")
     for t in ref["terms"]:
         assert abs(glmm.coef[t]) > abs(gee.coef[t])
+
+
+def test_glmm_matches_glmer_with_a_large_patient_effect() -> None:
+    """SD about 2 and many clusters with all-0 or all-1 outcomes: the cluster modes are far from 0."""
+    ref = REF["glmm_hard"]
+    res = logistic_glmm(pd.DataFrame(ref["data"]), "y", ["bulky"], "patient", n_agq=25)
+    assert [res.coef["(Intercept)"], res.coef["bulky"]] == pytest.approx(ref["glmer_coef"], abs=1e-4), WHY
+    assert [res.se["(Intercept)"], res.se["bulky"]] == pytest.approx(ref["glmer_se"], rel=1e-3), WHY
+    assert res.sd_intercept == pytest.approx(ref["glmer_sd"], rel=1e-4), WHY
+    assert res.loglik == pytest.approx(ref["glmer_loglik"], abs=1e-6), WHY

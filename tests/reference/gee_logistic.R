@@ -46,10 +46,20 @@ fit_one <- function(terms) {
        glmer_coef = unname(fixef(g)), glmer_se = unname(sqrt(diag(as.matrix(vcov(g))))),
        glmer_sd = unname(attr(VarCorr(g)$patient, "stddev")), glmer_loglik = as.numeric(logLik(g)))
 }
+# A harder data set for the GLMM: large patient effect (SD 2), many all-0 / all-1 clusters.
+set.seed(469)
+pid2 <- rep(seq_len(80), sample(1:9, 80, replace = TRUE))
+x2 <- rbinom(length(pid2), 1, 0.4)
+y2 <- rbinom(length(pid2), 1, plogis(-0.3 + log(2.3) * x2 + rnorm(80, 0, 2)[pid2]))
+d2 <- data.frame(patient = pid2, y = y2, bulky = x2)
+g2 <- glmer(y ~ bulky + (1 | patient), family = binomial, data = d2, nAGQ = 25)
+hard <- list(data = d2, glmer_coef = unname(fixef(g2)), glmer_se = unname(sqrt(diag(as.matrix(vcov(g2))))),
+             glmer_sd = unname(attr(VarCorr(g2)$patient, "stddev")), glmer_loglik = as.numeric(logLik(g2)))
+
 out <- list(r_version = R.version.string, geepack = as.character(packageVersion("geepack")),
             lme4 = as.character(packageVersion("lme4")),
             call = "geeglm(y ~ ..., family = binomial, id = patient, corstr = 'exchangeable'); glmer(nAGQ = 25)",
             data = d,
             multivariable = fit_one(c("bulky", "suv10", "extran")),
-            univariable_bulky = fit_one("bulky"))
+            univariable_bulky = fit_one("bulky"), glmm_hard = hard)
 writeLines(toJSON(out, auto_unbox = TRUE, digits = NA, dataframe = "columns"), "tests/reference/gee_logistic.json")

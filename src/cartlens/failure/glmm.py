@@ -65,32 +65,34 @@ class GLMMResult:
         return pd.DataFrame([{"term": t, **self._row(t)} for t in self.terms]).set_index("term")
 
 
-def _loglik(theta: np.ndarray, x: np.ndarray, y: np.ndarray, g: np.ndarray, n_g: int,
-            nodes: np.ndarray, weights: np.ndarray) -> float:
-    """Marginal log-likelihood by AGQ; theta = (beta..., log sigma)."""
+def _loglik(theta: np.ndarray, x: np.ndarray, y: np.ndarray, g: np.ndarray, starts: np.ndarray,
+            nodes: np.ndarray, weights: np.ndarray, modes: np.ndarray) -> float:
+    """Marginal log-likelihood by AGQ; theta = (beta..., log sigma).
+
+    Rows are sorted by cluster (``g`` non-decreasing, ``starts`` the first row of each), so cluster
+    sums are one ``np.add.reduceat``. ``modes`` holds each cluster's random-effect mode from the
+    previous call and is updated in place (warm start of the Newton steps; the result does not
+    depend on it beyond the 1e-12 tolerance).
+    """
     beta, sigma = theta[:-1], float(np.exp(theta[-1]))
     eta = x @ beta
-    b = np.zeros(n_g)
-    for _ in range(50):                                   # Newton for each cluster's mode, vectorised
+    b = modes
+    for _ in range(100):                                  # Newton for each cluster's mode, vectorised
         p = expit(eta + b[g])
-        grad = np.bincount(g, y - p, n_g) - b / sigma**2
-        hess = -np.bincount(g, p * (1 - p), n_g) - 1 / sigma**2
+        grad = np.add.reduceat(y - p, starts) - b / sigma**2
+        hess = -np.add.reduceat(p * (1 - p), starts) - 1 / sigma**2
         step = grad / hess
         b -= step
         if np.max(np.abs(step)) < 1e-12:
             break
     p = expit(eta + b[g])
-    scale = 1 / np.sqrt(np.bincount(g, p * (1 - p), n_g) + 1 / sigma**2)
-    total = np.zeros(n_g)
-    terms = []
-    for z, w in zip(nodes, weights):
-        bk = b + np.sqrt(2) * scale * z
-        lin = eta + bk[g]
-        ll = np.bincount(g, y * log_expit(lin) + (1 - y) * log_expit(-lin), n_g)
-        terms.append(np.log(w) + z**2 + ll - bk**2 / (2 * sigma**2))
-    stacked = np.vstack(terms)
-    top = stacked.max(axis=0)
-    total = top + np.log(np.exp(stacked - top).sum(axis=0))
+    scale = 1 / np.sqrt(np.add.reduceat(p * (1 - p), starts) + 1 / sigma**2)
+    bk = b[None, :] + np.sqrt(2) * scale[None, :] * nodes[:, None]          # (K, clusters)
+    lin = eta[None, :] + bk[:, g]                                            # (K, rows)
+    ll = np.add.reduceat(y * log_expit(lin) + (1 - y) * log_expit(-lin), starts, axis=1)
+    terms = np.log(weights)[:, None] + nodes[:, None] ** 2 + ll - bk**2 / (2 * sigma**2)
+    top = terms.max(axis=0)
+    total = top + np.log(np.exp(terms - top).sum(axis=0))
     total += np.log(np.sqrt(2) * scale) - np.log(np.sqrt(2 * np.pi) * sigma)
     return float(total.sum())
 
@@ -140,10 +142,14 @@ def logistic_glmm(df: pd.DataFrame, outcome: str, predictors: Sequence[str], gro
         raise ValueError(f"logistic_glmm: outcome {outcome!r} must be 0/1")
     x = np.column_stack([np.ones(len(y)), data[list(predictors)].astype(float).to_numpy()])
     g, uniques = pd.factorize(data[group])
+    order = np.argsort(g, kind="stable")
+    x, y, g = x[order], y[order], g[order]
+    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
     nodes, weights = np.polynomial.hermite.hermgauss(n_agq)
+    modes = np.zeros(len(uniques))
 
     def nll(theta: np.ndarray) -> float:
-        return -_loglik(theta, x, y, g, len(uniques), nodes, weights)
+        return -_loglik(theta, x, y, g, starts, nodes, weights, modes)
 
     start = np.zeros(x.shape[1] + 1)
     res = optimize.minimize(nll, start, method="BFGS", options={"gtol": 1e-8, "maxiter": 500})
