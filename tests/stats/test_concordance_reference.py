@@ -52,3 +52,36 @@ def test_no_comparable_pairs_is_nan_like_r() -> None:
     """All events at one time: R concordance(Surv(c(1,1,1), c(1,1,1)) ~ c(1,2,3)) gives NaN (0/0)."""
     c, se = harrell_c([1, 1, 1], [1, 1, 1], [1, 2, 3])
     assert np.isnan(c) and np.isnan(se)
+
+
+def _brute_force(time, event, risk, w, strata):
+    """Pair-by-pair count of R's definition (reverse=TRUE), written out independently of the module."""
+    conc = disc = tie_x = 0.0
+    n = len(time)
+    for i in range(n):
+        for j in range(n):
+            if i == j or strata[i] != strata[j] or not event[i]:
+                continue
+            if time[i] < time[j] or (time[i] == time[j] and not event[j]):
+                pair = w[i] * w[j]
+                if risk[i] > risk[j]:
+                    conc += pair
+                elif risk[i] < risk[j]:
+                    disc += pair
+                else:
+                    tie_x += pair
+    return conc, disc, tie_x
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_counts_equal_a_brute_force_pair_loop(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(5, 140))
+    time = rng.integers(1, 12, n).astype(float)
+    event = rng.random(n) < 0.6
+    risk = rng.integers(0, 6, n).astype(float)            # many ties in the score
+    w = rng.integers(1, 4, n).astype(float)
+    strata = rng.integers(0, 1 + seed % 3, n)
+    res = concordance_counts(time, event, risk, weights=w, strata=strata)
+    np.testing.assert_allclose([res.concordant, res.discordant, res.tied_x],
+                               _brute_force(time, event, risk, w, strata), rtol=1e-12)

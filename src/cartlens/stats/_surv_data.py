@@ -58,8 +58,12 @@ def as_event_vector(values: ArrayLike, name: str = "event") -> NDArray[np.bool_]
 def unique_inverse(values: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
     """Sorted distinct values and each element's index into them (as ``np.unique(..., return_inverse=True)``).
 
-    Hash-based (``pandas.factorize``) so that only the distinct values are sorted: much faster with ties.
+    Hash-based (``pandas.factorize``) for large inputs, so that only the distinct values are sorted (much
+    faster with ties); plain ``np.unique`` below 5000 values, where pandas' call overhead dominates.
     """
+    if values.size < 5000:
+        uniq, inv = np.unique(values, return_inverse=True)
+        return uniq.astype(float), inv.astype(np.int64).ravel()
     codes, uniq = pd.factorize(values, sort=False)
     uniq = np.asarray(uniq, dtype=float)
     order = np.argsort(uniq, kind="stable")

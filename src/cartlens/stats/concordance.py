@@ -58,19 +58,30 @@ def _prefix_rank_sums(vals: NDArray[np.int64], w: NDArray[np.float64], length: N
     """For each query k: sums of ``w[p]`` over positions ``p < length[k]`` with ``vals[p] < q[k]`` / ``<= q[k]``.
 
     ``vals`` are integer ranks in [0, n_ranks). The prefix [0, L) is cut into the blocks of L's binary
-    expansion; at level l all blocks of size 2**l are sorted by rank at once (one argsort) and each query
-    reads its block's cumulative weight with ``searchsorted``.
+    expansion. The last partial chunk of width ``2**first`` is compared densely (queries x chunk); every larger
+    block level is answered at once: all blocks of that size sorted by rank (one stable sort that merges the
+    previous level's runs) and one ``searchsorted`` per query side.
     """
     n = vals.size
-    less = np.zeros(length.size)
-    leq = np.zeros(length.size)
+    first = 6 if length.size <= 20_000 else 3           # dense chunk width 64 (or 8 for many queries)
+    width = 1 << first
+    pad = (-n) % width
+    chunk_vals = np.concatenate((vals, np.full(pad, n_ranks))).reshape(-1, width)
+    chunk_w = np.concatenate((w, np.zeros(pad))).reshape(-1, width)
+    idx = length >> first
+    has = idx < chunk_vals.shape[0]
+    rows = np.minimum(idx, chunk_vals.shape[0] - 1)
+    inside = (np.arange(width)[None, :] < (length - (idx << first))[:, None]) & has[:, None]
+    cv, cwt = chunk_vals[rows], chunk_w[rows] * inside
+    less = np.einsum("ij,ij->i", cwt, cv < q[:, None])
+    leq = np.einsum("ij,ij->i", cwt, cv <= q[:, None])
     positions = np.arange(n, dtype=np.int64)
-    order = positions
-    level = 0
+    order = np.argsort((positions >> first) * n_ranks + vals, kind="stable")
+    level = first
     while (1 << level) <= n:
-        # the previous level's order holds sorted runs; a stable (tim)sort merges them in about O(n)
         key = (positions >> level) * n_ranks + vals
-        order = order[np.argsort(key[order], kind="stable")]
+        if level > first:    # the previous level's order holds sorted runs: the stable sort merges them
+            order = order[np.argsort(key[order], kind="stable")]
         skey = key[order]
         cw = np.concatenate(([0.0], np.cumsum(w[order])))
         sel = np.flatnonzero((length >> level) & 1)
