@@ -107,3 +107,17 @@ def test_exclusion_mask_removes_and_flags() -> None:
 def test_exclusion_mask_shape_checked() -> None:
     with pytest.raises(PETInputError, match="differs from the volume"):
         segment(vol(np.ones((3, 3, 3))), exclude_mask=np.zeros((3, 3, 4), bool))
+
+
+def test_pct41_does_not_grow_into_excluded_organ() -> None:
+    # lesion SUVmax 9 at x 2-4, a voxel of 3.8 at x 5 (below 4: separate SUV4 components, but above
+    # 0.41 x 9 = 3.69), a "bladder" of SUV 20 at x 6-9; organ mask covers x 5-9.
+    d = np.ones((1, 1, 12))
+    d[0, 0, 2:5], d[0, 0, 5], d[0, 0, 6:10] = 9.0, 3.8, 20.0
+    organ = np.zeros(d.shape, dtype=np.uint8)
+    organ[0, 0, 5:10] = 1
+    free = segment(vol(d), method="pct41")                 # no mask: the lesion grows through x 5
+    assert 5 in np.flatnonzero(free.labels[0, 0] == free.labels[0, 0, 2]).tolist()
+    seg = segment(vol(d), method="pct41", exclude_mask=organ, exclude_dilation_voxels=0)
+    # bladder seed removed (100 % inside); the lesion may not grow into organ voxels x 5-9
+    assert seg.n_lesions == 1 and np.flatnonzero(seg.labels[0, 0]).tolist() == [2, 3, 4]

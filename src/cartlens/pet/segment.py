@@ -226,13 +226,15 @@ def threshold_components(volume: SUVVolume, *, threshold: float = SUV4_THRESHOLD
 
 
 def _grow_pct41(volume: SUVVolume, seeds: Foreground, buffer: np.ndarray, connectivity: int, fraction: float,
-                margin_mm: float) -> tuple[np.ndarray, Foreground]:
+                margin_mm: float, blocked: np.ndarray | None = None) -> tuple[np.ndarray, Foreground]:
     """Per seed: threshold its search VOI at fraction x SUVmax, keep the part connected to the max (§2.2).
 
     Seeds are processed in decreasing SUVmax and only claim unclaimed voxels, so a voxel in two
     regions goes to the lesion with the higher SUVmax and is counted once.  ``buffer`` (the seed label
     array, uint32, owned by the caller) is cleared and reused for the output: a fresh 96 MB array would
-    cost more in page faults than the whole growth.
+    cost more in page faults than the whole growth.  Voxels of ``blocked`` (the exclusion mask) are
+    never grown into, so a lesion next to the bladder does not take the bladder at 41 % of its SUVmax.
+    A seed whose maximum voxel was already claimed gets no region (then dropped as empty).
     """
     data = volume.data
     out = buffer
@@ -253,8 +255,14 @@ def _grow_pct41(volume: SUVVolume, seeds: Foreground, buffer: np.ndarray, connec
         # inclusive threshold (§0), compared at the data's float32 precision so that a voxel holding
         # float32(0.41 x SUVmax) is in the region
         cand = (data[box] >= np.float32(fraction * vmax[lid])) & (out[box] == 0)
+        local_peak = tuple(p - s.start for p, s in zip(peak, box))
+        if blocked is not None:
+            cand &= ~blocked[box]
+            cand[local_peak] = out[box][local_peak] == 0          # the seed's own maximum stays a seed
+        if not cand[local_peak]:
+            continue
         cc = cc3d.connected_components(cand, connectivity=connectivity, out_dtype=np.uint32)  # type: ignore[call-overload]
-        region = cc == cc[tuple(p - s.start for p, s in zip(peak, box))]
+        region = cc == cc[local_peak]
         out[box][region] = lid
         local = np.nonzero(region)
         grown[int(lid)] = np.ravel_multi_index(tuple(c + s.start for c, s in zip(local, box)), data.shape)
@@ -317,7 +325,8 @@ def segment(volume: SUVVolume, *, method: Literal["suv4", "pct41"] = "suv4", con
     else:
         labels, fgd = _seed_labels(seeds, connectivity)
     if method == "pct41":
-        labels, fgd = _grow_pct41(volume, fgd, labels, connectivity, fraction, margin_mm)
+        blocked = None if exclude_mask is None else np.asarray(exclude_mask).reshape(volume.data.shape) > 0
+        labels, fgd = _grow_pct41(volume, fgd, labels, connectivity, fraction, margin_mm, blocked)
     v_ml = volume.voxel_volume_ml
     counts = fgd.counts
     keep = (counts * v_ml >= min_volume_ml) & (counts > 0)
