@@ -62,9 +62,11 @@ def _finish(fig: plt.Figure, name: str, caption: str) -> Figure:
     return Figure(name=name, caption=caption, png=png.getvalue(), svg=svg)
 
 
-def _label(ax: plt.Axes, label: str) -> None:
+def _label(ax: plt.Axes, label: str, *, top: bool = False) -> None:
+    """The data label (e.g. "synthetic demonstration data") in the bottom-right (or top-left) corner."""
     if label:
-        ax.text(0.99, 0.01, label, transform=ax.transAxes, ha="right", va="bottom", fontsize=7, color="#777")
+        x, y, ha, va = (0.0, 1.0, "left", "bottom") if top else (0.99, 0.01, "right", "bottom")
+        ax.text(x, y, label, transform=ax.transAxes, ha=ha, va=va, fontsize=7, color="#777")
 
 
 def km_figure(curves: Mapping[str, tuple[np.ndarray, np.ndarray]], *, name: str, caption: str,
@@ -158,7 +160,7 @@ def forest_figure(rows: pd.DataFrame, *, name: str, caption: str, label: str = "
         ax.plot([], [], "s", color=PALETTE[0], label="this cohort")
         ax.plot([], [], "s", mfc="white", color=PALETTE[1], label="published")
         ax.legend(fontsize=7, frameon=False, loc="lower right")
-    _label(ax, label)
+    _label(ax, label, top=True)
     return _finish(fig, name, caption)
 
 
@@ -233,7 +235,7 @@ def sankey_figure(pairs: pd.DataFrame, left: str, right: str, *, name: str, capt
     ax.set_xlim(-0.15, 1.15)
     ax.set_ylim(-0.02, 1.08)
     ax.axis("off")
-    _label(ax, label)
+    _label(ax, label, top=True)
     return _finish(fig, name, caption)
 
 

@@ -126,7 +126,8 @@ def km_panel(frame: pd.DataFrame, endpoint: str, group_col: str, order: Sequence
     d = surv_data(frame, endpoint).dropna(subset=[group_col])
     groups = [g for g in order if (d[group_col] == g).any()]
     ref = reference if reference in groups else (groups[0] if groups else None)
-    rows, values = [], {"groups": {}, "logrank": None}
+    rows: list[dict[str, Any]] = []
+    values: dict[str, Any] = {"groups": {}, "logrank": None}
     for g in groups:
         sub = d[d[group_col] == g]
         text, med = median_text(sub["_t"].to_numpy(), sub["_e"].to_numpy())

@@ -36,6 +36,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 SECTION_NAMES = ("cohort", "response", "car_impi", "toxicity", "strata", "factors", "landmarks", "failure")
 CRITERIA = ("lugano", "cheson2007", "recil", "lyric")
+Criterion = Literal["lugano", "cheson2007", "recil", "lyric"]
+_CRITERIA_DEFAULT: tuple[Criterion, ...] = ("lugano", "cheson2007", "recil", "lyric")
 
 
 class PlanError(ValueError):
@@ -87,7 +89,7 @@ class Sections(_Strict):
 
 
 class ResponseOptions(_Strict):
-    criteria: list[Literal["lugano", "cheson2007", "recil", "lyric"]] = list(CRITERIA)
+    criteria: list[Criterion] = Field(default_factory=lambda: list(_CRITERIA_DEFAULT))
     options: str | None = None  # TOML file of A1-A34 switches (cartlens.criteria.options)
     fu1_window: tuple[int, int] = (23, 37)   # days after infusion: day 30 +/- 7 (demo_cohort.md)
     fu2_window: tuple[int, int] = (76, 104)  # day 90 +/- 14

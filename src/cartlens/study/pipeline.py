@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 import pandas as pd
@@ -116,7 +116,7 @@ class _Progress:
             if self._p is not None and task is not None:
                 self._p.update(task, completed=1)
 
-    def __enter__(self) -> _Progress:
+    def __enter__(self) -> Self:
         if self._p is not None:
             self._p.start()
         return self

@@ -90,7 +90,7 @@ def _km_all(ctx, frame: pd.DataFrame, label: str) -> tuple[list, pd.DataFrame, d
 
 
 def _univariable(ctx, frame: pd.DataFrame) -> pd.DataFrame:
-    rows = []
+    rows: list[dict[str, Any]] = []
     for cohort in ("development", "validation"):
         sub = in_cohort(frame, ctx.plan, cohort).dropna(subset=["car_impi"])
         for ep in ("pfs", "os"):
@@ -112,7 +112,8 @@ def _univariable(ctx, frame: pd.DataFrame) -> pd.DataFrame:
 
 def _multivariable(ctx, frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
     """PFS Cox per cohort: CAR-IMPI + product + ECOG >= 2 + LDH > ULN + CRP (+ strata(centre))."""
-    rows, vals = [], {}
+    rows: list[dict[str, Any]] = []
+    vals: dict[str, Any] = {}
     for cohort in ("development", "validation"):
         sub = in_cohort(frame, ctx.plan, cohort).reset_index()
         cols = {"CAR-IMPI (per unit)": sub["car_impi"],
@@ -180,9 +181,9 @@ def _planted(ctx, fit: CarImpiFit, multi: dict[str, Any]) -> pd.DataFrame:
             ("log HR per 100 mL below the knot", 100 * pc["mtv_below_knot_per_ml"], 100 * c["mtv"],
              "seed 001: +1.49"),
             ("log HR per 100 mL above the knot", 100 * pc["mtv_above_knot_per_ml"],
-             100 * (c["mtv"] + c["mtv_above_knot"]), "seed 001: +0.87 (planted per 1000 mL, see generator)"),
-            ("log HR per year of age", pc["age_per_year_from_64"], c["age"], "CAR-IMPI model omits ECOG/LDH/CRP/"
-             "product, so its coefficients absorb part of them")]
+             100 * (c["mtv"] + c["mtv_above_knot"]), "seed 001: +0.87; generator: " + str(s.get("note", ""))),
+            ("log HR per year of age", pc["age_per_year_from_64"], c["age"], ("CAR-IMPI model omits ECOG/LDH/CRP/"
+             "product, so its coefficients absorb part of them"))]
     ref = fit.stage_levels[0]
     for st in (2, 3, 4):
         if st in fit.stage_levels and ref == 1:
@@ -246,7 +247,7 @@ def build(ctx) -> SectionResult:
     if ctx.truth is not None:
         tables["car_impi_planted"] = _planted(ctx, fit, multi_vals)
         captions["car_impi_planted"] = "Synthetic cohort: planted vs recovered"
-    notes = [f"Method: development cohort ({fit.n_dev} patients, {fit.events_dev} {fit.endpoint.upper()} events): "
+    notes = [(f"Method: development cohort ({fit.n_dev} patients, {fit.events_dev} {fit.endpoint.upper()} events): "
              "restricted cubic spline of MTV (rms knots); optimal cutpoint by maximally selected log-rank "
              f"statistics (minprop {ctx.plan.car_impi.minprop}, maxprop {ctx.plan.car_impi.maxprop}, p by "
              f"{ctx.plan.car_impi.pmethod}); Cox model with a linear spline of MTV (knot {fit.knot:.1f} mL), age and "
@@ -254,11 +255,11 @@ def build(ctx) -> SectionResult:
              "cutoff = lower group) from development applied unchanged to validation. Harrell's C with bootstrap "
              f"optimism correction (B = {ctx.plan.car_impi.bootstrap}, knot held fixed); calibration at "
              f"{ctx.plan.car_impi.horizon_months:g} months with the development baseline survival. Multivariable "
-             "Cox: complete cases; centre as strata in a multi-centre cohort.",
-             "Seed 001: optimal cutoff 44.3 mL; slopes +1.49 / +0.87 log-HR per 100 mL below / above; cutoffs median "
+             "Cox: complete cases; centre as strata in a multi-centre cohort."),
+             ("Seed 001: optimal cutoff 44.3 mL; slopes +1.49 / +0.87 log-HR per 100 mL below / above; cutoffs median "
              "1.35, terciles 1.07 / 1.53 (1.58 in the abstract) on the published scale (ours is on this cohort's "
              "scale); validation median split HR 2.5 (PFS) / 3.0 (OS); multivariable CAR-IMPI HR 1.95 (dev), "
-             "1.71 (val); log-rank p < 0.0001 for all group comparisons."]
+             "1.71 (val); log-rank p < 0.0001 for all group comparisons.")]
     values = {"fit": fit.to_dict(), "km": km_vals, "multivariable": multi_vals, "performance": perf_vals}
     return SectionResult(Section(title=TITLE, tables={k: tidy(v) for k, v in tables.items()}, figures=figs,
                                  notes=notes, captions=captions), values)

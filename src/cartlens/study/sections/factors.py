@@ -108,11 +108,11 @@ def build(ctx) -> SectionResult:
         figs.append(forest_figure(fr, name=f"factors_forest_{ep.lower()}", label=demo_label(ctx.truth),
                                   caption=f"{ep}: univariable HR in this cohort (filled) vs the published estimate "
                                           "(open; catalogue entry in brackets)."))
-    notes = [f"Method: {len(cat)} catalogue entries; {len(done)} computed (univariable Cox, Wald 95 % CI; pooled "
+    notes = [(f"Method: {len(cat)} catalogue entries; {len(done)} computed (univariable Cox, Wald 95 % CI; pooled "
              "cohorts unless the entry is a CAR-IMPI development/validation estimate; day-28/30 factors from their "
              f"landmark), {len(other)} not computable or not a PFS/OS endpoint (listed). Published estimates are "
              "as printed (multivariable where the source says so); catalogue provenance in "
-             "cartlens/study/catalogue/prognostic_factors.yaml."]
+             "cartlens/study/catalogue/prognostic_factors.yaml.")]
     values = {"n_catalogue": len(cat), "n_computed": len(done),
               "computed": {r["id"]: {"hr": r["HR"], "lower": r["lower"], "upper": r["upper"]}
                            for _, r in done.iterrows()}}

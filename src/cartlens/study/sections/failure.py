@@ -97,10 +97,10 @@ def build(ctx) -> SectionResult:
         tables["failure_planted"] = _planted(ctx, summary, tabs["model"])
         captions["failure_planted"] = "Synthetic cohort: planted vs recovered"
     notes = [f"Method: {sec['method']}", *[str(n) for n in sec["notes"]],
-             f"{summary['patients_with_pd']} patients with PD under {o.criterion}; {summary['n_index_lesions']} index "
+             (f"{summary['patients_with_pd']} patients with PD under {o.criterion}; {summary['n_index_lesions']} index "
              f"lesions, {summary['n_index_lesions_failed']} failed locally. Planted ORs are conditional (random "
-             "patient effect) and GEE ORs marginal, so GEE ORs are expected to be somewhat closer to 1.",
-             "Seed 004: 36 of 63 patients recurred; 86 % with a local component, 36 % strictly local; lesion ORs 2.34 "
-             "(>= 5 cm), 2.08 (SUVmax >= 10), 1.49 (extranodal); any lesion >= 5 cm HR 2.41 (PFS), 3.36 (OS)."]
+             "patient effect) and GEE ORs marginal, so GEE ORs are expected to be somewhat closer to 1."),
+             ("Seed 004: 36 of 63 patients recurred; 86 % with a local component, 36 % strictly local; lesion ORs 2.34 "
+             "(>= 5 cm), 2.08 (SUVmax >= 10), 1.49 (extranodal); any lesion >= 5 cm HR 2.41 (PFS), 3.36 (OS).")]
     values["any_local_pct"] = r3(summary.get("any_local_pct"))
     return SectionResult(Section(title=TITLE, tables=tables, figures=figs, notes=notes, captions=captions), values)

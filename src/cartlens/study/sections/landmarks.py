@@ -9,7 +9,6 @@ KM + log-rank and Cox HRs vs the lowest-risk group, for PFS and OS.
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from cartlens.report.html import Section
@@ -44,8 +43,8 @@ def build(ctx) -> SectionResult:
     f = _landmark_frame(ctx.frame, day)
     f["deauville_group"] = f[dcol].map(_group_deauville)
     cut = ctx.plan.landmarks.suvmax_cut
-    f["suvmax_group"] = np.where(f[scol].isna(), None, np.where(f[scol] >= cut, f"SUVmax >= {cut:g}",
-                                                                 f"SUVmax < {cut:g}"))
+    f["suvmax_group"] = f[scol].map(lambda v: None if pd.isna(v) else
+                                    (f"SUVmax >= {cut:g}" if v >= cut else f"SUVmax < {cut:g}"))
     label = demo_label(ctx.truth)
     figs, tabs, values = [], [], {}
     blocks = (("deauville_group", ["DS 1-2", "DS 3", "DS 4", "DS 5"], "Deauville group"),
@@ -62,11 +61,11 @@ def build(ctx) -> SectionResult:
     table = pd.concat(tabs, ignore_index=True)
     table = tidy(table[["factor", "endpoint"] + [c for c in table.columns if c not in ("factor", "endpoint")]])
     n_lm = int(f["deauville_group"].notna().sum())
-    notes = [f"Method: landmark at day {day} ({day / MONTH_DAYS:.1f} months); {n_lm} patients with a day-{day} PET "
+    notes = [(f"Method: landmark at day {day} ({day / MONTH_DAYS:.1f} months); {n_lm} patients with a day-{day} PET "
              f"(scan nearest day {day} within +/- {ctx.plan.landmarks.window} days); highest lesion Deauville score "
              "(X = not evaluable, excluded) and highest lesion SUVmax (no measurable lesion = 0). Patients with an "
-             "event or censoring at or before the landmark are excluded per endpoint; times restart at the landmark.",
-             "Published (catalogue 002/003): Deauville score at 1 month stratifies PFS/OS stepwise (Kuhnl 2022, "
-             "n = 171); SUVmax >= 10 at day 30 predicts relapse (Al Zaki 2022)."]
+             "event or censoring at or before the landmark are excluded per endpoint; times restart at the landmark."),
+             ("Published (catalogue 002/003): Deauville score at 1 month stratifies PFS/OS stepwise (Kuhnl 2022, "
+             "n = 171); SUVmax >= 10 at day 30 predicts relapse (Al Zaki 2022).")]
     return SectionResult(Section(title=TITLE, tables={"landmarks": table}, figures=figs, notes=notes,
                                  captions={"landmarks": f"Day-{day} landmark analyses"}), values)

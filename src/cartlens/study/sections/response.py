@@ -149,8 +149,9 @@ def _planted(ctx, rates: pd.DataFrame, reasons: pd.DataFrame) -> pd.DataFrame:
     lug = reasons[(reasons["timepoint"] == "FU2") & (reasons["criterion"] == "Lugano")]
     for code, pub in PUBLISHED_REASONS.items():
         if len(lug):
-            rows.append((f"Lugano PD reason {code}, % of PD", pub, lug.iloc[0][f"{code} %"],
-                         "planted to the published share"))
+            note = ("published share (generator target)" if code != "NTL" else
+                    "published 27.3 % = 3/11, not k/13 (seed caveat); the generator plants 3 of 13 = 23.1 %")
+            rows.append((f"Lugano PD reason {code}, % of PD", pub, lug.iloc[0][f"{code} %"], note))
     return planted_table(rows)
 
 
@@ -198,8 +199,8 @@ def build(ctx) -> SectionResult:
                 f"{ctx.plan.response.fu2_window}") + "). ORR = CR + PR (MR is not a response); PD reasons are % of "
              "PD patients at that time point (a patient may have several). Cohen's kappa unweighted over all "
              "categories. Agreement matrices: rows first criterion, columns second.",
-             "Seed 000 (41 patients, FU2): ORR 68/68/63/68 %, PD 32/27/17/17 % (Lugano/Cheson/RECIL/LYRIC); "
-             "Lugano PD reasons TL 84.6 %, NL 53.8 %, NTL 27.3 %, PMD 15.4 %; OS by focality p = 0.036."]
+             ("Seed 000 (41 patients, FU2): ORR 68/68/63/68 %, PD 32/27/17/17 % (Lugano/Cheson/RECIL/LYRIC); "
+             "Lugano PD reasons TL 84.6 %, NL 53.8 %, NTL 27.3 %, PMD 15.4 %; OS by focality p = 0.036.")]
     captions = {"response_rates": "Response rates per criterion and follow-up",
                 "response_kappa": "Cohen's kappa between criteria",
                 "response_agreement_fu2": "Agreement matrices at FU2 (patients)",

@@ -122,5 +122,5 @@ def _planted(ctx, d: pd.DataFrame) -> pd.DataFrame:
     return planted_table([
         ("inflamed fraction", t["inflamed_fraction"], float((both["recovered"] == "inflamed").mean()) if len(both)
          else None, f"{len(both)} patients with planted clusters"),
-        ("cluster agreement (planted vs stand-in)", 1.0, agree, "fraction of patients assigned to their planted "
-         "cluster")])
+        ("cluster agreement (planted vs stand-in)", 1.0, agree, ("fraction of patients assigned to their planted "
+         "cluster"))])

@@ -104,10 +104,10 @@ def build(ctx) -> SectionResult:
                          f"seed 001: {PUBLISHED[name][1]} %"))
         tables["toxicity_planted"] = planted_table(rows)
         captions["toxicity_planted"] = "Synthetic cohort: planted vs recovered rates"
-    notes = [f"Method: {len(d)} patients with toxicity data and a CAR-IMPI score; groups by the development median "
+    notes = [(f"Method: {len(d)} patients with toxicity data and a CAR-IMPI score; groups by the development median "
              f"cutoff {fit.median.cutpoints[0]:.3f} (at or below = low). High grade = ASTCT grade >= 3. p: Fisher's "
-             "exact test when a 2 x 2 expected count is < 5, else chi-square without continuity correction.",
-             "Seed 001 (pooled, above vs below median): high-grade CRS 13.2 % vs 1.8 % (p < 0.001); high-grade ICANS "
-             "21.1 % vs 12.3 %; ICU admission 22 % vs 7.9 %."]
+             "exact test when a 2 x 2 expected count is < 5, else chi-square without continuity correction."),
+             ("Seed 001 (pooled, above vs below median): high-grade CRS 13.2 % vs 1.8 % (p < 0.001); high-grade ICANS "
+             "21.1 % vs 12.3 %; ICU admission 22 % vs 7.9 %.")]
     return SectionResult(Section(title=TITLE, tables=tables, figures=[fig], notes=notes, captions=captions),
                          {"n": len(d), "outcomes": vals})
