@@ -128,3 +128,16 @@ def test_dicom_body_values_give_sdmax(tmp_path: Path) -> None:
     assert out["n_lesions"] == 2 and out["dmax_cm"] == 4.0
     # SDmax = 0.040 m / 1.848143 m^2 (Du Bois, 70 kg, 175 cm)
     assert abs(out["sdmax_per_m"] - 0.040 / 1.848143) < 1e-6
+
+
+def test_deidentify_command(tmp_path: Path) -> None:
+    write_series(tmp_path / "s", np.full((2, 3, 3), 5000, np.int16))
+    (tmp_path / "key").write_bytes(b"0123456789abcdef-secret")
+    res = runner.invoke(app, ["pet", "deidentify", str(tmp_path / "s"), "--out", str(tmp_path / "o"),
+                              "--pseudonym", "P9", "--key-file", str(tmp_path / "key"), "--anchor", "2024-01-01"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["files"] == 2
+    (tmp_path / "short").write_bytes(b"abc")
+    res = runner.invoke(app, ["pet", "deidentify", str(tmp_path / "s"), "--out", str(tmp_path / "o2"),
+                              "--pseudonym", "P9", "--key-file", str(tmp_path / "short")])
+    assert res.exit_code == 2 and "at least 16 bytes" in res.stderr

@@ -65,3 +65,14 @@ def test_header_summary_has_no_identifiers(series: Path) -> None:
     text = repr(header)
     for secret in ("Doe", "MRN12345", "1960", "General Hospital", "20240101"):
         assert secret not in text
+
+
+def test_deidentify_series_folder(series: Path, tmp_path: Path) -> None:
+    from cartlens.pet.dicom import deidentify_series
+
+    n = deidentify_series(series, tmp_path / "out", pseudonym="P002", uid_key=KEY)
+    files = sorted((tmp_path / "out").iterdir())
+    assert n == 2 and len(files) == 2 and all(f.name.startswith("2.25.") for f in files)
+    ds = pydicom.dcmread(files[0])
+    assert ds.SeriesDate == "20000101" and str(ds.PatientName) == "P002"     # anchor = the series date
+    assert np.array_equal(load_dicom_suv(tmp_path / "out").data, load_dicom_suv(series).data)

@@ -5,6 +5,7 @@
   "lesions": [{"id", "volume_ml", "suvmax", "suvmean", "suvpeak", "tlg", "centroid_mm", "max_diameter_cm"}]}``
   plus extra keys (parameters, qc_flags, …).
 * ``cartlens pet batch MANIFEST.csv [--scheduler ADDRESS] [--workers N] --out FILE.parquet``.
+* ``cartlens pet deidentify DIR --out DIR --pseudonym P --key-file F [--anchor YYYY-MM-DD]``.
 
 Exit status: 0 success, 2 invalid input (message on stderr naming the file/tag), 1 other failure.
 """
@@ -128,6 +129,35 @@ def batch_cmd(
     bad = int((scans["status"] != "ok").sum()) if len(scans) else 0
     typer.echo(json.dumps({"scans": len(scans), "ok": len(scans) - bad, "failed": bad, "out": str(out),
                            "lesions_out": str(lesions_path(out))}))
+
+
+@pet_app.command("deidentify")
+def deidentify_cmd(
+    source: Annotated[Path, typer.Argument(help="Folder with the DICOM files of one patient (recursive).")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for the de-identified copies.")],
+    pseudonym: Annotated[str, typer.Option("--pseudonym", help="Study pseudonym (patient_id) to write.")],
+    key_file: Annotated[Path, typer.Option("--key-file", help="Secret key for UID replacement (same for a study).")],
+    anchor: Annotated[str | None, typer.Option("--anchor", help="Date (YYYY-MM-DD) that becomes 2000-01-01; "
+                                               "default the earliest study date.")] = None,
+) -> None:
+    """De-identify DICOM (PS3.15 basic profile; keeps what SUV needs; dates shifted, intervals exact)."""
+    from datetime import date
+
+    from cartlens.pet.dicom import deidentify_series
+    from cartlens.pet.errors import PETInputError
+
+    try:
+        key = key_file.read_bytes()
+        day = date.fromisoformat(anchor) if anchor else None
+    except (OSError, ValueError) as err:
+        _fail(f"pet deidentify: {type(err).__name__}: {err}", 2)
+    if len(key) < 16:
+        _fail(f"{key_file.name}: key must be at least 16 bytes", 2)
+    try:
+        n = deidentify_series(source, out, pseudonym=pseudonym, uid_key=key, anchor=day)
+    except PETInputError as err:
+        _fail(str(err), 2)
+    typer.echo(json.dumps({"files": n, "out": str(out)}))
 
 
 def register(app: typer.Typer) -> None:

@@ -321,3 +321,42 @@ def load_dicom_suv(directory: str | Path, *, suv_type: str = "bw", series_uid: s
     flags = tuple(dict.fromkeys([*conversion.qc_flags, *notes, *geo_flags, *suv_value_flags(data)]))
     header = header_summary(files[0][1], conversion, n_slices=len(files))
     return SUVVolume(data, affine, flags, header, suv_type)
+
+
+def deidentify_series(directory: str | Path, out_dir: str | Path, *, pseudonym: str, uid_key: bytes,
+                      anchor: Any = None) -> int:
+    """Write a de-identified copy of every PET/CT DICOM file under ``directory`` into ``out_dir``.
+
+    Applies :func:`cartlens.pet.deidentify.deidentify` (PS3.15 basic profile with the options SUV
+    needs). Files are named by their new SOPInstanceUID, so original names (which may carry
+    identifiers) are not kept. ``anchor`` (a ``datetime.date``) defaults to the earliest StudyDate (or
+    SeriesDate) found;
+    pass the same anchor and key for every series of a patient so intervals stay consistent.
+
+    Returns the number of files written.
+    """
+    from cartlens.pet.deidentify import deidentify
+
+    src, dst = Path(directory), Path(out_dir)
+    if not src.is_dir():
+        raise PETInputError(src.name or str(src), "is not a directory")
+    datasets = []
+    for path in sorted(p for p in src.rglob("*") if p.is_file()):
+        try:
+            ds = pydicom.dcmread(path)
+        except InvalidDicomError:
+            continue
+        except Exception as err:
+            raise PETInputError(path.name, f"unreadable or truncated DICOM file ({type(err).__name__})") from err
+        datasets.append(ds)
+    if anchor is None:
+        days = [d for ds in datasets for kw in ("StudyDate", "SeriesDate") if (d := _parse(ds, kw, parse_da))]
+        if not days:
+            raise PETInputError("StudyDate (0008,0020)", "no study/series date to anchor the date shift; "
+                                "pass anchor=")
+        anchor = min(days)
+    dst.mkdir(parents=True, exist_ok=True)
+    for ds in datasets:
+        anon = deidentify(ds, pseudonym=pseudonym, uid_key=uid_key, anchor=anchor)
+        anon.save_as(dst / f"{anon.SOPInstanceUID}.dcm")
+    return len(datasets)
