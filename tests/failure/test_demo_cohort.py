@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 
+import pandas as pd
 import pytest
 
 from cartlens.failure import analyse
@@ -35,7 +36,7 @@ def _spleen_back(scans, centre: str, pid: str, pd_scan: str) -> bool:
     sc = scans[(scans["centre"] == centre) & (scans["patient_id"] == pid)].sort_values("day")
     cm = dict(zip(sc["scan_id"], sc["spleen_cm"]))
     first = sc["spleen_cm"].iloc[0]
-    return bool(first == first and first > 13 and cm.get(pd_scan, 0) > 13)
+    return bool(pd.notna(first) and first > 13 and cm.get(pd_scan, 0) > 13)
 
 
 def test_planted_patterns_and_failed_lesions_are_recovered(demo_run) -> None:

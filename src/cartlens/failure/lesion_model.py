@@ -13,8 +13,9 @@ extranodal site). Models fitted here:
   ORs against LDi = 2 cm;
 * excluding lesions treated with bridging RT; ADJACENT counted as LOCAL;
 * time to local failure per lesion: Cox with cluster-robust variance
-  (:func:`cartlens.stats.cox.coxph`, ``cluster`` = patient); death is censoring here (the
-  competing-risk cumulative incidence is not computed — documented in docs/patterns_of_failure.md);
+  (:func:`cartlens.stats.cox.coxph`, ``cluster`` = patient; death censors), and the cumulative
+  incidence of local failure with death as a competing risk (Aalen–Johansen, ``cif.py``) at 90,
+  180 and 365 days, overall and by any high-risk feature;
 * patient level: PFS and OS by any high-risk lesion (any of the three factors) vs none, by the
   number of high-risk lesions, and by any lesion >= 5 cm (Figura 2021: HR 2.41 PFS, 3.36 OS).
 
@@ -62,6 +63,15 @@ def model_frame(lesions: pd.DataFrame, patients: pd.DataFrame) -> pd.DataFrame:
     fail_day = _num(lesions["failure_day"])
     end = _num(lesions["last_evaluable_day"])
     df["time"] = fail_day.where(df["failed"] == 1, end)
+    death = {}
+    if {"os_days", "os_event"} <= set(patients.columns):
+        for c, p, d, e in zip(patients["centre"], patients["patient_id"], patients["os_days"], patients["os_event"]):
+            if pd.notna(e) and float(e) == 1 and pd.notna(d):
+                death[f"{c}|{p}"] = float(d)
+    died = df["patient"].map(death)
+    # competing-risk coding: 1 local failure, 2 death without local failure, 0 censored (last evaluable scan)
+    df["cr_status"] = np.where(df["failed"] == 1, 1, np.where(died.notna(), 2, 0))
+    df["cr_time"] = np.where(df["cr_status"] == 2, died, df["time"])
     return df
 
 
@@ -147,6 +157,29 @@ def _cox(time, event, X: pd.DataFrame, messages: list[str], name: str, cluster=N
                 np.asarray(event, float)[ok.to_numpy()].astype(int), X.loc[ok].astype(float), **kw)
 
 
+CIF_DAYS = (90.0, 180.0, 365.0)
+
+
+def _cif(df: pd.DataFrame, messages: list[str]) -> dict | None:
+    """Cumulative incidence of local failure (death competing) at 90/180/365 days, overall and by any
+    high-risk feature of the lesion."""
+    from cartlens.failure.cif import cumulative_incidence
+    ok = df["cr_time"].notna()
+    if not ok.any():
+        messages.append("cumulative incidence: no lesion with follow-up time")
+        return None
+    high = df[list(FACTORS)].fillna(0).sum(axis=1) > 0
+    out = {}
+    for label, sel in (("all", ok), ("high_risk", ok & high), ("no_high_risk", ok & ~high)):
+        if sel.sum() == 0:
+            continue
+        _, _, at = cumulative_incidence(df.loc[sel, "cr_time"].to_numpy(float),
+                                        df.loc[sel, "cr_status"].to_numpy().astype(int), times=CIF_DAYS)
+        out[label] = {"n": int(sel.sum()), "events": int((df.loc[sel, "cr_status"] == 1).sum()),
+                      "at": {str(int(t)): float(v) for t, v in zip(CIF_DAYS, at)}}
+    return out
+
+
 def _patient_level(df: pd.DataFrame, patients: pd.DataFrame, messages: list[str]) -> dict:
     """PFS/OS by any high-risk lesion, by their number, and by any lesion >= 5 cm (Cox)."""
     hr = df.assign(high=(df[list(FACTORS)].fillna(0).sum(axis=1) > 0).astype(float))
@@ -214,6 +247,7 @@ def fit_lesion_models(lesions: pd.DataFrame, patients_in: pd.DataFrame) -> dict:
     out["gee_adjacent_as_local"] = _gee(df, list(FACTORS), "failed_sensitivity", "GEE adjacent=local", messages)
     out["cox_lesion"] = _cox(df["time"], df["failed"], df[list(FACTORS)], messages, "lesion Cox",
                              cluster=df["patient"].to_numpy())
+    out["cif_local_failure"] = _cif(df, messages)
     out["patient_survival"] = _patient_level(df, patients_in, messages)
     out["messages"] = messages
     return out
