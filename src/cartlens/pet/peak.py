@@ -47,6 +47,10 @@ def _kernel_cached(spacing: tuple[float, float, float], volume_ml: float, subsam
     inside = (d2 <= r * r).reshape(2 * half[0] + 1, subsamples, 2 * half[1] + 1, subsamples,
                                    2 * half[2] + 1, subsamples)
     frac = inside.mean(axis=(1, 3, 5))
+    for axis in range(3):                                   # drop all-zero outer planes (smaller crops)
+        while frac.shape[axis] > 1 and not np.take(frac, 0, axis=axis).any() \
+                and not np.take(frac, -1, axis=axis).any():
+            frac = np.take(frac, range(1, frac.shape[axis] - 1), axis=axis)
     covered_ml = float(frac.sum() * spacing[0] * spacing[1] * spacing[2] / 1000.0)
     kernel = frac / frac.sum()
     kernel.flags.writeable = False
