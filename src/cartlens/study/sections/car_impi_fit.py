@@ -48,6 +48,7 @@ class CarImpiFit:
     tercile: RiskGroups
     n_dev: int
     events_dev: int
+    boot_cuts: np.ndarray | None = None      # maxstat cutpoints of bootstrap resamples (stability)
 
     def groups(self, scheme: str) -> pd.Series:
         rg = self.median if scheme == "median" else self.tercile
@@ -67,6 +68,10 @@ class CarImpiFit:
                 "coefficients": {"mtv_per_ml": c["mtv"], "mtv_above_knot_per_ml": c["mtv_above_knot"],
                                  "age_per_year": c["age"], "stage": {str(k): v for k, v in c["stage"].items()}},
                 "cutoffs": {"median": self.median.cutpoints[0], "terciles": list(self.tercile.cutpoints)},
+                "bootstrap_cutpoints": None if self.boot_cuts is None else
+                {"B": int(self.boot_cuts.size), "median": float(np.median(self.boot_cuts)),
+                 "q025": float(np.quantile(self.boot_cuts, 0.025)),
+                 "q975": float(np.quantile(self.boot_cuts, 0.975))},
                 "rcs_nonlinear_wald": self.rcs.wald_test("nonlinear")}
 
 
@@ -78,7 +83,24 @@ def stage_design(frame: pd.DataFrame, levels: tuple[int, ...] | None = None) -> 
     return (np.column_stack(cols) if cols else np.zeros((len(stage), 0))), lv
 
 
-def fit_car_impi(frame: pd.DataFrame, dev: pd.DataFrame, options: Any) -> CarImpiFit:
+def bootstrap_cutpoints(t: np.ndarray, e: np.ndarray, x: np.ndarray, options: Any, *, n_boot: int,
+                        seed: int) -> np.ndarray:
+    """maxstat cutpoints of ``n_boot`` bootstrap resamples: how stable the optimal cutpoint is (the search is
+    known to be unstable; Altman DG et al., J Natl Cancer Inst 1994;86:829)."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n_boot):
+        i = rng.integers(0, t.size, t.size)
+        if e[i].sum() == 0:
+            continue
+        try:
+            out.append(maxstat(t[i], e[i], x[i], minprop=options.minprop, maxprop=options.maxprop).cutpoint)
+        except ValueError:
+            continue
+    return np.asarray(out, dtype=float)
+
+
+def fit_car_impi(frame: pd.DataFrame, dev: pd.DataFrame, options: Any, *, seed: int = 0) -> CarImpiFit:
     """Steps 1-4 of the module docstring on the development rows ``dev`` (a subset of ``frame``)."""
     d = surv_data(dev.dropna(subset=NEEDED), options.endpoint)
     if len(d) < 20 or d["_e"].sum() < 5:
@@ -86,10 +108,12 @@ def fit_car_impi(frame: pd.DataFrame, dev: pd.DataFrame, options: Any) -> CarImp
                          f"{options.endpoint.upper()} ({int(d['_e'].sum())} events)")
     t, e, mtv = d["_t"].to_numpy(), d["_e"].to_numpy(), d["mtv_ml"].to_numpy(float)
     rcs = spline_cox(t, e, mtv, knots=options.spline_knots, name="mtv")
-    cut = None
+    cut, boot = None, None
     if options.knot == "maxstat":
         cut = maxstat(t, e, mtv, pmethod=options.pmethod, minprop=options.minprop, maxprop=options.maxprop)
         knot = float(cut.cutpoint)
+        if options.bootstrap > 0:
+            boot = bootstrap_cutpoints(t, e, mtv, options, n_boot=min(options.bootstrap, 200), seed=seed)
     else:
         knot = float(options.knot)
     stage_x, levels = stage_design(d)
@@ -110,7 +134,8 @@ def fit_car_impi(frame: pd.DataFrame, dev: pd.DataFrame, options: Any) -> CarImp
     model = CarImpi(coefficients=coefs, provenance=prov, knot=knot, cutoffs=cutoffs_from_development(lp_dev))
     return CarImpiFit(endpoint=options.endpoint, rcs=rcs, cut=cut, knot=knot, lsp=lsp, model=model,
                       stage_levels=levels, lp=lp, median=fit_risk_groups(lp_dev, scheme="median"),
-                      tercile=fit_risk_groups(lp_dev, scheme="tercile"), n_dev=len(d), events_dev=int(e.sum()))
+                      tercile=fit_risk_groups(lp_dev, scheme="tercile"), n_dev=len(d), events_dev=int(e.sum()),
+                      boot_cuts=boot)
 
 
 def baseline_survival(fit: CarImpiFit, horizon: float) -> float:
