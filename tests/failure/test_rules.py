@@ -280,3 +280,13 @@ def test_missing_required_value_is_located() -> None:
     t["scans"].loc[1, "day"] = None
     with pytest.raises(FailureInputError, match="scans:3:day: required value missing"):
         analyse(t)
+
+
+def test_registry_records_bridging() -> None:
+    bl = [les("P", "BL", "A", "axillary", ldi=3.0, sdi=2.0, ds="5", suv=12, bridging_rt=True),
+          les("P", "BL", "B", "inguinal", ldi=2.0, sdi=1.0, ds="4", suv=5, bridging_rt=False)]
+    t = simple([], bl)
+    t["patients"] = pd.DataFrame([{"patient_id": "P", "centre": "C1", "bridging": "combined"}])
+    reg = analyse(t, fit_models=False).registry.set_index("lesion_id")
+    assert reg.loc["A", "bridging_rt"] == True and reg.loc["B", "bridging_rt"] == False  # noqa: E712
+    assert (reg["bridging_type"] == "combined").all() and reg["bridging_systemic"].all()

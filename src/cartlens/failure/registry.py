@@ -29,7 +29,7 @@ SUV_HIGH = Decimal("10.0")
 REGISTRY_COLUMNS = (
     "centre", "patient_id", "lesion_id", "baseline_scan_id", "baseline_day", "site", "nodal", "extranodal",
     "state", "ldi_cm", "sdi_cm", "bulky_5cm", "suvmax", "suv_ge10", "deauville", "volume_ml",
-    "bridging_rt", "bridging_systemic", "centroid_mm",
+    "bridging_rt", "bridging_systemic", "bridging_type", "centroid_mm",
 )
 
 
@@ -60,13 +60,12 @@ def excluded_reason(row: Mapping) -> str | None:
     return None
 
 
-def _bridging_systemic(patients: pd.DataFrame) -> dict[tuple[str, str], bool | None]:
+def _bridging(patients: pd.DataFrame) -> dict[tuple[str, str], str | None]:
+    """Patient bridging type (data_model.md: none / systemic / radiation / combined), None if not given."""
     if "bridging" not in patients.columns:
         return {}
-    out: dict[tuple[str, str], bool | None] = {}
-    for c, p, b in zip(patients["centre"], patients["patient_id"], patients["bridging"]):
-        out[(c, p)] = None if not isinstance(b, str) else b in ("systemic", "combined")
-    return out
+    return {(c, p): (b if isinstance(b, str) and b else None)
+            for c, p, b in zip(patients["centre"], patients["patient_id"], patients["bridging"])}
 
 
 def centroid(row: Mapping) -> tuple[float, float, float] | None:
@@ -84,11 +83,12 @@ def build_registry(scans: pd.DataFrame, lesions: pd.DataFrame, patients: pd.Data
     -------
     DataFrame with ``REGISTRY_COLUMNS``: sizes in cm (Decimal), SUV unitless, volume mL.
     ``bridging_rt`` comes from the optional lesion column (None when not given);
-    ``bridging_systemic`` from the patient's ``bridging`` (systemic or combined).
+    ``bridging_systemic`` from the patient's ``bridging`` (systemic or combined), whose value is
+    kept as ``bridging_type``.
     """
     base = baseline_scans(scans)
     keys = {(c, p): (s, d) for c, p, s, d in zip(base["centre"], base["patient_id"], base["scan_id"], base["day"])}
-    systemic = _bridging_systemic(patients)
+    bridging = _bridging(patients)
     rows = []
     for les in lesions.to_dict("records"):
         key = (les["centre"], les["patient_id"])
@@ -105,6 +105,7 @@ def build_registry(scans: pd.DataFrame, lesions: pd.DataFrame, patients: pd.Data
             "ldi_cm": ldi, "sdi_cm": les["sdi_cm"], "bulky_5cm": bulky, "suvmax": suv,
             "suv_ge10": None if suv is None else suv >= SUV_HIGH, "deauville": les["deauville"],
             "volume_ml": les["volume_ml"], "bridging_rt": les["bridging_rt"],
-            "bridging_systemic": systemic.get(key), "centroid_mm": centroid(les),
+            "bridging_systemic": None if bridging.get(key) is None else bridging[key] in ("systemic", "combined"),
+            "bridging_type": bridging.get(key), "centroid_mm": centroid(les),
         })
     return pd.DataFrame(rows, columns=list(REGISTRY_COLUMNS))
