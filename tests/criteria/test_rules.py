@@ -310,3 +310,17 @@ def test_ir1_resolving_keeps_lugano_category_and_flags() -> None:
     assert row.category == "PR" and "ir_resolved" in row["flags"]
     lug = out[(out.scan_id == "FU2") & (out.criterion == "lugano")].iloc[0]
     assert "post_PD" in lug["flags"]                              # A28: after Lugano's PD at FU1
+
+
+def test_ir_reasons_name_the_trigger_of_the_subtype() -> None:
+    # SPD +50 % at day 84 plus a new 2.0 cm node: Lugano PD [NL, TL]. LYRIC: IR1 (SPD >= +50 % in the
+    # window); IR2a needs SPD < +50 %, so it does not fire, and the IR1 trigger is TL (fixtures README).
+    scans, les = spd50_case(84)
+    les = les + [lesion("FU2", "N1", 2.0, 1.6, site="cervical")]
+    out = run(scans, les)
+    assert verdict(out, "FU2", "lugano") == ("PD", ["NL", "TL"])
+    assert verdict(out, "FU2", "lyric") == ("IR1", ["TL"])
+    # After week 12 the same findings are LYRIC PD, with every size trigger as reason.
+    scans85, les85 = spd50_case(85)
+    out85 = run(scans85, les85 + [lesion("FU2", "N1", 2.0, 1.6, site="cervical")])
+    assert verdict(out85, "FU2", "lyric") == ("PD", ["NL", "TL"])

@@ -89,6 +89,12 @@ def assess_lyric(c: Cohort, m: Measures, lugano: Grades, parts: LuganoParts,
     ir2b = lug_pd & (t["tl"] | t["ntl"] | (t["spleen"] & ~spleen_pd)) & ~rise
     size_any = t["tl"] | t["ntl"] | t["nl"] | t["spleen"] | t["bm"] | (rise & lug_pd)
     ir3 = lug_pd & t["pmd"] & ~size_any
+    # IR reasons name the trigger of each subtype that fired (fixtures README): IR1 -> TL, IR2a -> NL,
+    # IR2b -> TL/NTL (SPLEEN under the A25 alternative), IR3 -> PMD.
+    ir_reasons = (np.where(ir1, R_TL, 0) | np.where(ir2a, R_NL, 0)
+                  | np.where(ir2b & t["tl"], R_TL, 0) | np.where(ir2b & t["ntl"], R_NTL, 0)
+                  | np.where(ir2b & t["spleen"] & ~spleen_pd, R_SPLEEN, 0) | np.where(ir3, R_PMD, 0)
+                  ).astype(np.int64)
 
     cat = np.array(lugano.category, copy=True)
     reasons = np.zeros((P, S), dtype=np.int64)
@@ -109,9 +115,7 @@ def assess_lyric(c: Cohort, m: Measures, lugano: Grades, parts: LuganoParts,
         ir_now = live & ~is_pd & (ir1[:, s] | ir2a[:, s] | ir2b[:, s] | ir3[:, s])
         cat[:, s] = np.select([~live, is_pd, ir1[:, s], ir2a[:, s], ir2b[:, s], ir3[:, s]],
                               [NE_, PD, IR1, IR2A, IR2B, IR3], default=lugano.category[:, s])
-        ir_reason = np.where(size_reasons[:, s] != 0, size_reasons[:, s], R_PMD)
-        reasons[:, s] = np.where(is_pd, size_reasons[:, s] | np.where(conf, 0, 0),
-                                 np.where(ir_now, ir_reason, 0))
+        reasons[:, s] = np.where(is_pd, size_reasons[:, s], np.where(ir_now, ir_reasons[:, s], 0))
         confirmed[:, s] = conf
         if opts.lyric_pd_dating == "first_ir":
             dated[:, s] = np.where(conf, pend_slot, s)
