@@ -34,3 +34,10 @@ def test_truth_is_json_serialisable(cohort):
 def test_rejects_empty_cohort():
     with pytest.raises(ValueError, match="n_dev"):
         generate(1, n_dev=0)
+
+
+def test_to_dict_and_summary(cohort):
+    record = cohort.to_dict()
+    assert record["seed"] == cohort.seed and record["counts"]["patients"] == 504
+    assert json.loads(json.dumps(record))["data_hash"] == cohort.data_hash()
+    assert cohort.summary().set_index("table").loc["toxicity", "rows"] == 504

@@ -65,9 +65,14 @@ class DemoCohort:
         return h.hexdigest()
 
     def summary(self) -> pd.DataFrame:
-        """Rows per table and patients per centre, as a small DataFrame."""
+        """Rows per table, as a small DataFrame."""
         rows = [{"table": k, "rows": len(v)} for k, v in self.tables.items()]
         return pd.DataFrame(rows)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable record: seed, row counts, data hash and the planted truth."""
+        return {"seed": self.seed, "counts": {k: len(v) for k, v in self.tables.items()},
+                "data_hash": self.data_hash(), "truth": self.truth}
 
 
 def hematotox_points(df: pd.DataFrame) -> pd.Series:
