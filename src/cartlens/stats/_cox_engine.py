@@ -169,11 +169,12 @@ def cox_terms(design: CoxDesign, beta: FloatArray, *, need_info: bool = True) ->
     if design.death_rows.size == 0:
         p = beta.size
         return CoxTerms(0.0, np.zeros(p), np.zeros((p, p)), risk, np.zeros(0), np.zeros((0, p)))
-    wrx = wr[:, None] * x
-    s0 = _rsum(wr, design)
-    s1 = _rsum(wrx, design)
-    d0 = _group_sum(wr, design)
-    d1 = _group_sum(wrx, design)
+    both = np.empty((x.shape[0], x.shape[1] + 1))     # [w r, w r x]: one cumulative sum for both
+    both[:, 0] = wr
+    np.multiply(wr[:, None], x, out=both[:, 1:])
+    s_all = _rsum(both, design)
+    d_all = _group_sum(both, design)
+    s0, s1, d0, d1 = s_all[:, 0], s_all[:, 1:], d_all[:, 0], d_all[:, 1:]
     g, frac, wt = design.el_group, design.el_frac, design.el_wt
     den = s0[g] - frac * d0[g]
     a = s1[g] - frac[:, None] * d1[g]
