@@ -32,7 +32,7 @@ from cartlens.study.common import SectionResult
 from cartlens.study.config import SECTION_NAMES, StudyPlan, plan_from_dict
 from cartlens.study.data import analysis_frame, data_hash, data_source_text, load_tables
 
-__all__ = ["SECTION_TITLES", "StudyContext", "StudyResult", "demo_plan", "run_study"]
+__all__ = ["SECTION_TITLES", "Progress", "StudyContext", "StudyResult", "demo_plan", "run_study", "versions"]
 
 SECTION_TITLES = {"cohort": "Cohort", "response": "Response under four criteria",
                   "car_impi": "Tumour burden and the CAR-adapted IMPI", "toxicity": "Toxicity by risk group",
@@ -80,7 +80,8 @@ def demo_plan(seed: int = 20240501) -> StudyPlan:
                            "strata": {"inflamix": "stand-in"}, "car_impi": {"bootstrap": 200}})
 
 
-def _versions() -> dict[str, str]:
+def versions() -> dict[str, str]:
+    """Python and key package versions (for run.json)."""
     import importlib.metadata as md
 
     out = {"python": platform.python_version()}
@@ -92,8 +93,9 @@ def _versions() -> dict[str, str]:
     return out
 
 
-class _Progress:
-    """rich progress on stderr (one line per section, with elapsed time) and step timings."""
+class Progress:
+    """Step timer with rich progress on stderr (one line per step, elapsed time); ``timings`` in seconds.
+    Usable by any shell that runs timed steps (e.g. ``cartlens demo``)."""
 
     def __init__(self, show: bool) -> None:
         self.timings: dict[str, float] = {}
@@ -177,7 +179,7 @@ def run_study(plan: StudyPlan, *, out_dir: str | Path, tables: dict[str, pd.Data
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     results: dict[str, SectionResult] = {}
-    with _Progress(progress) as prog:
+    with Progress(progress) as prog:
         with prog.step("load", "Loading and preparing the data"):
             tabs = dict(tables) if tables is not None else load_tables(plan)
             ctx = StudyContext(plan=plan, tables=tabs, frame=analysis_frame(tabs, plan), truth=truth)
@@ -195,7 +197,7 @@ def run_study(plan: StudyPlan, *, out_dir: str | Path, tables: dict[str, pd.Data
               "plan": plan.model_dump(mode="json"), "options": {k: plan.model_dump(mode="json")[k] for k in
                                                                ("response", "car_impi", "strata", "factors",
                                                                 "landmarks", "failure")},
-              "versions": _versions(), "data_hash": data_hash(tabs),
+              "versions": versions(), "data_hash": data_hash(tabs),
               "counts": {k: len(v) for k, v in tabs.items()},
               "timings_s": {**prog.timings, "total": round(time.perf_counter() - start, 3)},
               "sections": {k: {"status": v.status, "values": v.values} for k, v in results.items()},
