@@ -213,3 +213,32 @@ def test_dry_run_rolls_back(store: Store) -> None:
     summary = store.import_batch(read_data_dir(DATA / "good"), dry_run=True)
     assert summary.dry_run and summary.inserted["patients"] == 2
     assert store.patients_count() == 0 and store.audit_log().empty
+
+
+def test_concurrent_imports_are_serialised_on_postgresql(store: Store, tmp_path: Path) -> None:
+    if store.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite serialises writers with its file lock; the advisory lock is PostgreSQL's")
+    import threading
+
+    rows = "".join(f"P{i},A,{50 + i % 40},2\n" for i in range(200))
+    first = read_data_dir(write_files(tmp_path / "one", {"patients.csv": "patient_id,centre,age,stage\n" + rows}))
+    second = read_data_dir(write_files(tmp_path / "two", {
+        "patients.csv": "patient_id,centre,age,stage\n" + rows.replace(",2\n", ",3\n")}))
+    barrier, failures = threading.Barrier(2), []
+
+    def run(batch) -> None:  # type: ignore[no-untyped-def]
+        barrier.wait()
+        try:
+            store.import_batch(batch)
+        except Exception as exc:  # noqa: BLE001 - collected and asserted below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=run, args=(b,)) for b in (first, second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == []
+    audit = store.audit_log()
+    # one import inserted the 200 patients, the other then updated each one's stage
+    assert (audit.action == "insert").sum() == 200 and (audit.action == "update").sum() == 200

@@ -15,7 +15,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, bindparam, create_engine, event, func, insert, select
+from sqlalchemy import Connection, Engine, bindparam, create_engine, event, func, insert, select, text
 
 from cartlens.io.batch import ImportBatch
 from cartlens.model.schema import TABLES, cast_table, empty_table
@@ -26,6 +26,7 @@ from cartlens.store.summary import ImportSummary
 __all__ = ["Store", "StoreError", "sqlite_url"]
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+_IMPORT_LOCK = 0x6361_7274    # PostgreSQL advisory lock key serialising imports ("cart")
 _CHUNK = 500
 
 
@@ -141,6 +142,8 @@ class Store:
         centre_names = sorted({c for c, _ in scope})
         with self.engine.connect() as conn, conn.begin() as trans:
             self._require_head(conn)
+            if conn.dialect.name == "postgresql":      # one import at a time: the diff must see committed rows
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _IMPORT_LOCK})
             diffs = {name: diff_table(name, self._scoped(conn, name, centre_names, scope), frame)
                      for name, frame in new.items()}
             orphans = self._orphan_lesions(conn, diffs, centre_names)
