@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
 from sqlalchemy.exc import SQLAlchemyError
 
 from cartlens.io import ImportBatch, read_data_dir, read_redcap, read_workbook, write_data_dir
@@ -77,7 +78,9 @@ def import_command(
     fmt: Annotated[OutputFormat, typer.Option("--format", help="stdout format")] = OutputFormat.table,
 ) -> None:
     """Validate, convert units and store a data directory atomically (all-or-nothing, idempotent, audited)."""
-    batch = _read(data_dir, mapping, allow_extra, accept_suspicious)
+    progress = Console(stderr=True)          # spinners only on a terminal; nothing in pipes and logs
+    with progress.status(f"Reading and validating {data_dir.name}"):
+        batch = _read(data_dir, mapping, allow_extra, accept_suspicious)
     for warning in batch.warnings:
         typer.echo(f"{warning.file}:{warning.row}:{warning.column}: warning: {warning.message}", err=True)
     if not batch.ok:
@@ -90,11 +93,12 @@ def import_command(
         summary = None                      # validation only: never create a database on a dry run
     else:
         try:
-            store = Store(url)
-            if not dry_run:
-                store.migrate()
-            summary = store.import_batch(batch, user=_user(), reason=reason, dry_run=dry_run)
-            store.dispose()
+            with progress.status("Storing (one transaction)"):
+                store = Store(url)
+                if not dry_run:
+                    store.migrate()
+                summary = store.import_batch(batch, user=_user(), reason=reason, dry_run=dry_run)
+                store.dispose()
         except (SQLAlchemyError, RuntimeError, OSError, ImportError) as exc:
             raise _fail(f"{db}: database error: {type(exc).__name__}: {str(exc).splitlines()[0]}") from None
     body = {"valid": True, "dry_run": dry_run, "tables": {n: len(t) for n, t in batch.tables.items()},
