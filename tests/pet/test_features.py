@@ -230,3 +230,16 @@ def test_liver_sul_mean_in_quantify() -> None:
     res = quantify(vol(d, header={"weight_kg": 70.0, "height_cm": 175.0, "sex": "M"}), liver_mask=liver)
     assert res.liver is not None and res.liver.mean == pytest.approx(2.0)
     assert res.liver.sul_mean == pytest.approx(2.0 * 55.857 / 70.0, abs=1e-4)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_feret_diameters_equal_brute_force_on_random_masks(seed: int) -> None:
+    from cartlens.pet.geometry import axial_diameter_mm, feret_diameter_mm
+
+    rng = np.random.default_rng(seed)
+    mask = rng.random((6, 9, 11)) > 0.6
+    a3 = np.array([[0.0, 0.0, 2.5], [0.0, 2.0, 0.0], [3.0, 0.0, 0.0]])       # (k, j, i) -> (x, y, z)
+    pts = np.argwhere(mask) @ a3.T
+    assert feret_diameter_mm(mask, a3) == pytest.approx(float(pdist(pts).max()), rel=1e-12)
+    per_slice = [float(pdist(np.argwhere(mask[k]) @ a3[:, 1:].T).max()) for k in range(6) if mask[k].sum() > 1]
+    assert axial_diameter_mm(mask, a3) == pytest.approx(max(per_slice), rel=1e-12)

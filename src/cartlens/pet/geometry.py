@@ -74,6 +74,11 @@ def feret_diameter_mm(mask: np.ndarray, affine3: np.ndarray) -> float:
 def axial_diameter_mm(mask: np.ndarray, affine3: np.ndarray) -> float:
     """Largest 2-D Feret diameter within any single slice (CT long-axis practice, §3.3), mm."""
     idx = row_extremes(mask)
+    if len(idx) <= 2 * BRUTE_FORCE_MAX_POINTS:             # one pass: all pairs, same-slice pairs only
+        pts = idx @ affine3.T
+        diff = pts[:, None, :] - pts[None, :, :]
+        same = idx[:, None, 0] == idx[None, :, 0]
+        return float(np.sqrt(np.max(np.einsum("ijk,ijk->ij", diff, diff), where=same, initial=0.0)))
     best = 0.0
     for k in np.unique(idx[:, 0]):
         best = max(best, max_pairwise_distance(idx[idx[:, 0] == k] @ affine3.T))
