@@ -79,7 +79,7 @@ def test_every_section_present_with_tables_and_figures(small_run):
         for fig in sec.section.figures:
             assert (small_run.out / "figures" / f"{fig.name}.png").is_file()
     # every demo section states planted vs recovered, and every page carries the synthetic label
-    for name in ("cohort", "response", "car_impi", "toxicity", "strata", "failure"):
+    for name in SECTION_TITLES:
         assert any(t.endswith("_planted") for t in res.sections[name].section.tables), name
     assert "synthetic demonstration data" in html
     assert "src=\"http" not in html and "<script src" not in html        # self-contained

@@ -20,7 +20,16 @@ import yaml
 from cartlens.report.figures import forest_figure
 from cartlens.report.html import Section
 from cartlens.stats.km import landmark
-from cartlens.study.common import SectionResult, cox_row, demo_label, fmt_p, skipped, surv_data, tidy
+from cartlens.study.common import (
+    SectionResult,
+    cox_row,
+    demo_label,
+    fmt_p,
+    planted_table,
+    skipped,
+    surv_data,
+    tidy,
+)
 from cartlens.study.data import in_cohort
 from cartlens.study.sections.factor_defs import cohort_of, rule_for
 
@@ -116,7 +125,28 @@ def build(ctx) -> SectionResult:
     values = {"n_catalogue": len(cat), "n_computed": len(done),
               "computed": {r["id"]: {"hr": r["HR"], "lower": r["lower"], "upper": r["upper"]}
                            for _, r in done.iterrows()}}
-    return SectionResult(Section(title=TITLE, tables={"factors_screen": screened, "factors_not_screened": other},
-                                 figures=figs, notes=notes,
-                                 captions={"factors_screen": "Univariable HR in this cohort vs published",
-                                           "factors_not_screened": "Catalogue entries not screened"}), values)
+    tables = {"factors_screen": screened, "factors_not_screened": other}
+    captions = {"factors_screen": "Univariable HR in this cohort vs published",
+                "factors_not_screened": "Catalogue entries not screened"}
+    if ctx.truth is not None and "survival" in ctx.truth:
+        tables["factors_planted"] = _planted(ctx, done)
+        captions["factors_planted"] = "Synthetic cohort: planted (conditional, multivariable) vs univariable HR"
+    return SectionResult(Section(title=TITLE, tables=tables, figures=figs, notes=notes, captions=captions), values)
+
+
+PLANTED_KEYS = {"ecog_ge2_pfs_002_nastoupil2020": "ecog_ge2", "ldh_high_preld_pfs_002_nastoupil2020": "ldh_gt_uln",
+                "crp_preld_pfs_001_dev": "crp_per_mg_dl", "product_tisa_vs_axi_pfs_002_bethge2022": "tisa_cel",
+                "product_liso_vs_axi_pfs_001_dev": "liso_cel"}
+
+
+def _planted(ctx, done: pd.DataFrame) -> pd.DataFrame:
+    """The generator's PFS log-HRs (exp) beside the screen's univariable HRs for the same factor."""
+    coef = ctx.truth["survival"]["pfs_coefficients"]
+    got = done.set_index("id")
+    rows = []
+    for entry, key in PLANTED_KEYS.items():
+        if entry in got.index and key in coef:
+            r = got.loc[entry]
+            rows.append((f"PFS HR, {r['label']} ({r['cohort']})", float(np.exp(coef[key])), r["HR"],
+                         "univariable vs planted conditional effect (confounded by MTV, stage, labs)"))
+    return planted_table(rows)

@@ -12,7 +12,15 @@ from __future__ import annotations
 import pandas as pd
 
 from cartlens.report.html import Section
-from cartlens.study.common import MONTH_DAYS, SectionResult, demo_label, km_panel, skipped, tidy
+from cartlens.study.common import (
+    MONTH_DAYS,
+    SectionResult,
+    demo_label,
+    km_panel,
+    planted_table,
+    skipped,
+    tidy,
+)
 
 TITLE = "Post-infusion landmarks"
 
@@ -67,5 +75,21 @@ def build(ctx) -> SectionResult:
              "event or censoring at or before the landmark are excluded per endpoint; times restart at the landmark."),
              ("Published (catalogue 002/003): Deauville score at 1 month stratifies PFS/OS stepwise (Kuhnl 2022, "
              "n = 171); SUVmax >= 10 at day 30 predicts relapse (Al Zaki 2022).")]
-    return SectionResult(Section(title=TITLE, tables={"landmarks": table}, figures=figs, notes=notes,
-                                 captions={"landmarks": f"Day-{day} landmark analyses"}), values)
+    tables = {"landmarks": table}
+    captions = {"landmarks": f"Day-{day} landmark analyses"}
+    if ctx.truth is not None and "biomarkers" in ctx.truth and "ctdna_d28" in ctx.frame:
+        tables["landmarks_planted"] = _planted(ctx)
+        captions["landmarks_planted"] = "Synthetic cohort: planted vs recovered (day-28 ctDNA)"
+    return SectionResult(Section(title=TITLE, tables=tables, figures=figs, notes=notes, captions=captions), values)
+
+
+def _planted(ctx) -> pd.DataFrame:
+    """ctDNA detectability at day 28 by progression within 365 days (the generator's planted probabilities)."""
+    f = ctx.frame.dropna(subset=["ctdna_d28"])
+    prog = (f["pfs_event"] == 1) & (f["pfs_days"] <= 365)
+    probs = ctx.truth["biomarkers"]["ctdna_detectable_prob"]
+    return planted_table([
+        ("P(ctDNA detectable at day 28 | progression within 365 d)", probs["progression_within_365d"],
+         float(f.loc[prog, "ctdna_d28"].mean()) if prog.any() else None, f"{int(prog.sum())} patients"),
+        ("P(ctDNA detectable at day 28 | no progression within 365 d)", probs["otherwise"],
+         float(f.loc[~prog, "ctdna_d28"].mean()) if (~prog).any() else None, f"{int((~prog).sum())} patients")])
