@@ -288,5 +288,18 @@ def test_registry_records_bridging() -> None:
     t = simple([], bl)
     t["patients"] = pd.DataFrame([{"patient_id": "P", "centre": "C1", "bridging": "combined"}])
     reg = analyse(t, fit_models=False).registry.set_index("lesion_id")
-    assert reg.loc["A", "bridging_rt"] == True and reg.loc["B", "bridging_rt"] == False  # noqa: E712
+    assert reg.loc["A", "bridging_rt"] == True and reg.loc["B", "bridging_rt"] == False
     assert (reg["bridging_type"] == "combined").all() and reg["bridging_systemic"].all()
+
+
+def test_restricted_cubic_spline_basis_by_hand() -> None:
+    """Harrell's 3-knot basis (rms::rcspline.eval, norm = 2) with knots 1, 2, 4:
+    f(x) = [(x-1)+^3 - (x-2)+^3 * 3/2 + (x-4)+^3 * 1/2] / 9.
+    f(1.5) = 0.125 / 9; f(4) = (27 - 1.5 * 8) / 9 = 15/9; f(5) = (64 - 1.5 * 27 + 0.5) / 9 = 24/9;
+    f(6) = (125 - 1.5 * 64 + 0.5 * 8) / 9 = 33/9: linear beyond the last knot (the cubic terms cancel)."""
+    from cartlens.failure.lesion_model import rcs_basis
+
+    f = rcs_basis(np.array([0.5, 1.5, 4.0, 5.0, 6.0]), np.array([1.0, 2.0, 4.0]))
+    assert f[0] == 0.0
+    assert f[1] == pytest.approx(0.125 / 9)
+    assert f[2:].tolist() == pytest.approx([15 / 9, 24 / 9, 33 / 9])

@@ -71,7 +71,9 @@ def model_table(res: FailureResult) -> pd.DataFrame:
     specs = [("GEE univariable", lambda f: m.get("gee_univariable", {}).get(f)),
              ("GEE multivariable", lambda f: m.get("gee_multivariable")),
              ("GLMM multivariable (conditional)", lambda f: m.get("glmm_multivariable")),
-             ("GEE adjacent = local", lambda f: m.get("gee_adjacent_as_local"))]
+             ("GEE adjacent = local", lambda f: m.get("gee_adjacent_as_local")),
+             ("GEE adjusted (bridging RT, product)", lambda f: m.get("gee_adjusted")),
+             ("GEE without bridging-RT lesions", lambda f: m.get("gee_excluding_bridging_rt"))]
     rows = []
     for f in FACTORS:
         for model, get in specs:
@@ -84,6 +86,24 @@ def model_table(res: FailureResult) -> pd.DataFrame:
     out = pd.DataFrame(rows)
     out.attrs.update({k: m.get(k) for k in ("n_lesions", "n_patients", "n_events", "epv", "epv_warning")})
     return out
+
+
+def continuous_table(res: FailureResult) -> pd.DataFrame:
+    """Sensitivity with continuous predictors: OR per doubling of SUVmax, per cm of LDi, and the
+    LDi spline's ORs against 2 cm (spec §2.5: the 5 cm / SUV 10 cut-points may be data-driven)."""
+    rows = []
+    fit = res.models.get("gee_continuous")
+    labels = {"log2_suvmax": "SUVmax, per doubling", "ldi_cm": "LDi, per cm", "extranodal": "Extranodal"}
+    for term, label in labels.items():
+        row = fit.to_dict()["terms"].get(term, {}) if fit is not None else {}
+        text, p = _fmt(row)
+        rows.append({"Model": "GEE continuous", "Term": label, "OR (95% CI)": text, "p": p})
+    spline = res.models.get("gee_spline")
+    for g in (spline or {}).get("grid", [])[1:]:           # the first grid point is the 2 cm reference
+        text, _ = _fmt({"or": g["or_vs_2cm"], "or_lower": g["or_lower"], "or_upper": g["or_upper"], "p": None})
+        rows.append({"Model": "GEE LDi spline (3 knots)", "Term": f"LDi {g['ldi_cm']:g} cm vs 2 cm",
+                     "OR (95% CI)": text, "p": ""})
+    return pd.DataFrame(rows)
 
 
 def listing(res: FailureResult) -> pd.DataFrame:
@@ -145,6 +165,7 @@ def build_tables(res: FailureResult) -> dict[str, pd.DataFrame]:
     """All four §2.6 tables, the patient-level survival table and the failure-lesion classification audit."""
     return {"pattern": pattern_table(res), "lesions": lesion_table(res), "model": model_table(res),
             "listing": listing(res), "survival": survival_table(res), "cumulative_incidence": cif_table(res),
+            "continuous": continuous_table(res),
             "failure_lesions": res.failure_lesions.copy()}
 
 
