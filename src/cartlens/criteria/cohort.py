@@ -90,6 +90,53 @@ def _join_keys(scans: pd.DataFrame, lesions: pd.DataFrame) -> dict[str, np.ndarr
             "centre_names": cu, "patient_names": pu, "n_p": np.int64(n_p)}
 
 
+def _slots(pidx: np.ndarray, rel: np.ndarray, scan_ids: np.ndarray, P: int,
+           baseline_max_day: int) -> tuple[np.ndarray, np.ndarray]:
+    """Slot of every scan (0 = baseline = last scan at day <= ``baseline_max_day``, A27; -1 = earlier
+    history, not assessed) and whether each patient has a baseline. Without one, slot 0 stays empty."""
+    order = np.lexsort((scan_ids, rel, pidx))
+    p_sorted, rel_sorted = pidx[order], rel[order]
+    start = np.searchsorted(p_sorted, np.arange(P))
+    position = np.arange(len(order)) - start[p_sorted]
+    n_pre = np.bincount(p_sorted, weights=(rel_sorted <= baseline_max_day), minlength=P).astype(np.int64)
+    has_bl = n_pre > 0
+    slot_sorted = np.where(has_bl[p_sorted], position - (n_pre[p_sorted] - 1), position + 1)
+    slot = np.full(len(rel), -1, dtype=np.int64)
+    slot[order] = slot_sorted
+    return slot, has_bl
+
+
+def _lesion_columns(lesions: pd.DataFrame, problems: list[str]) -> dict[str, Any]:
+    """Every lesion column coded (ints, units, bools); problems are appended, never raised here."""
+    state = codes(lesions["state"], STATES, table="lesions", column="state", problems=problems)
+    _missing(state, "lesions", "state", problems)
+    site_codes, site_uniq = pd.factorize(lesions["site"])
+    _missing(site_codes, "lesions", "site", problems)
+    ldi = to_units(_col(lesions, "ldi_cm"), table="lesions", column="ldi_cm", problems=problems)
+    sdi = to_units(_col(lesions, "sdi_cm"), table="lesions", column="sdi_cm", problems=problems)
+    role = codes(_col(lesions, "role"), ROLES, table="lesions", column="role", problems=problems)
+    nodal = bools(lesions["nodal"], table="lesions", column="nodal", problems=problems)
+    ds = deauville_codes(_col(lesions, "deauville"), problems=problems)
+    uptake = codes(_col(lesions, "uptake_vs_baseline"), UPTAKES, table="lesions",
+                   column="uptake_vs_baseline", problems=problems)
+    attribution = codes(_col(lesions, "attribution"), ATTRIBUTIONS, table="lesions", column="attribution",
+                        problems=problems)
+    biopsy = bools(_col(lesions, "biopsy_proven"), table="lesions", column="biopsy_proven",
+                   problems=problems)
+    suv = pd.to_numeric(_col(lesions, "suvmax"), errors="coerce").to_numpy(dtype=float)
+    measured = state == 0
+    for mask, column, message in (
+        (measured & ((ldi < 0) | (sdi < 0)), "ldi_cm", "state 'measured' needs both ldi_cm and sdi_cm"),
+        (measured & (sdi > ldi) & (ldi >= 0), "sdi_cm", "must not exceed ldi_cm"),
+        (nodal < 0, "nodal", "required value is missing"),
+    ):
+        for pos in np.flatnonzero(mask)[:20]:
+            problems.append(f"lesions:{pos + 2}:{column}: {message}")
+    return {"state": state, "site_codes": site_codes, "site_uniq": site_uniq, "ldi": ldi, "sdi": sdi,
+            "role": role, "nodal": nodal, "ds": ds, "uptake": uptake, "attribution": attribution,
+            "biopsy": biopsy, "suv": suv}
+
+
 def build_cohort(scans: pd.DataFrame, lesions: pd.DataFrame, *, infusion_day: int = 0,
                  baseline_max_day: int = 0) -> Cohort:
     """Canonical tables -> columnar cohort.
@@ -125,18 +172,9 @@ def build_cohort(scans: pd.DataFrame, lesions: pd.DataFrame, *, infusion_day: in
     if problems:
         raise ResponseInputError(problems)
     rel = day.to_numpy(dtype=np.int64) - int(infusion_day)
-    order = np.lexsort((scans["scan_id"].astype(str).to_numpy(), rel, pidx))
     P = len(puniq)
-    p_sorted, rel_sorted = pidx[order], rel[order]
-    start = np.searchsorted(p_sorted, np.arange(P))
-    position = np.arange(len(order)) - start[p_sorted]
-    n_pre = np.bincount(p_sorted, weights=(rel_sorted <= baseline_max_day), minlength=P).astype(np.int64)
-    has_bl = n_pre > 0
-    slot_sorted = np.where(has_bl[p_sorted], position - (n_pre[p_sorted] - 1), position + 1)
-    keep = slot_sorted >= 0
-    S = int(slot_sorted[keep].max()) + 1 if keep.any() else 1
-    slot = np.full(len(scans), -1, dtype=np.int64)
-    slot[order] = slot_sorted
+    slot, has_bl = _slots(pidx, rel, scans["scan_id"].astype(str).to_numpy(), P, baseline_max_day)
+    S = int(slot.max()) + 1 if (slot >= 0).any() else 1
     rows = np.flatnonzero(slot >= 0)
     pr, sr = pidx[rows], slot[rows]
 
@@ -162,30 +200,7 @@ def build_cohort(scans: pd.DataFrame, lesions: pd.DataFrame, *, infusion_day: in
     for pos in np.flatnonzero(where < 0)[:20]:
         problems.append(f"lesions:{pos + 2}:scan_id: no scan {lesions['scan_id'].iloc[pos]!r} for patient "
                         f"{lesions['patient_id'].iloc[pos]!r} in scans")
-    state = codes(lesions["state"], STATES, table="lesions", column="state", problems=problems)
-    _missing(state, "lesions", "state", problems)
-    site_codes, site_uniq = pd.factorize(lesions["site"])
-    _missing(site_codes, "lesions", "site", problems)
-    ldi = to_units(_col(lesions, "ldi_cm"), table="lesions", column="ldi_cm", problems=problems)
-    sdi = to_units(_col(lesions, "sdi_cm"), table="lesions", column="sdi_cm", problems=problems)
-    role = codes(_col(lesions, "role"), ROLES, table="lesions", column="role", problems=problems)
-    nodal = bools(lesions["nodal"], table="lesions", column="nodal", problems=problems)
-    ds = deauville_codes(_col(lesions, "deauville"), problems=problems)
-    uptake = codes(_col(lesions, "uptake_vs_baseline"), UPTAKES, table="lesions",
-                   column="uptake_vs_baseline", problems=problems)
-    attribution = codes(_col(lesions, "attribution"), ATTRIBUTIONS, table="lesions", column="attribution",
-                        problems=problems)
-    biopsy = bools(_col(lesions, "biopsy_proven"), table="lesions", column="biopsy_proven",
-                   problems=problems)
-    suv = pd.to_numeric(_col(lesions, "suvmax"), errors="coerce").to_numpy(dtype=float)
-    measured = state == 0
-    for mask, column, message in (
-        (measured & ((ldi < 0) | (sdi < 0)), "ldi_cm", "state 'measured' needs both ldi_cm and sdi_cm"),
-        (measured & (sdi > ldi) & (ldi >= 0), "sdi_cm", "must not exceed ldi_cm"),
-        (nodal < 0, "nodal", "required value is missing"),
-    ):
-        for pos in np.flatnonzero(mask)[:20]:
-            problems.append(f"lesions:{pos + 2}:{column}: {message}")
+    col = _lesion_columns(lesions, problems)
     if problems:
         raise ResponseInputError(problems)
 
@@ -205,27 +220,27 @@ def build_cohort(scans: pd.DataFrame, lesions: pd.DataFrame, *, infusion_day: in
     counts = np.bincount(flat, minlength=N * S)
     if len(counts) and counts.max() > 1:
         pos = rows_l[np.flatnonzero(counts[flat] > 1)[0]]
-        raise ResponseInputError([f"lesions:{pos + 2}:lesion_id: lesion {lesions['lesion_id'].iloc[pos]!r} "
-                                  f"appears twice on scan {lesions['scan_id'].iloc[pos]!r}"])
+        raise ResponseInputError([(f"lesions:{pos + 2}:lesion_id: lesion {lesions['lesion_id'].iloc[pos]!r} "
+                                   f"appears twice on scan {lesions['scan_id'].iloc[pos]!r}")])
 
     def lgrid(values: np.ndarray, fill: Any, dtype: Any) -> np.ndarray:
         out = np.full(N * S, fill, dtype=dtype)
         out[flat] = values[rows_l]
         return out.reshape(N, S)
 
-    st = lgrid(state, MISSING, np.int8)
-    rl = lgrid(role, -1, np.int8)
+    st = lgrid(col["state"], MISSING, np.int8)
+    rl = lgrid(col["role"], -1, np.int8)
     lesion_role = np.where(st[:, 0] != MISSING, rl[:, 0], NEW).astype(np.int8)
     bad_role = (st[:, 0] != MISSING) & (rl[:, 0] < 0)
     if bad_role.any():
         i = int(np.flatnonzero(bad_role)[0])
-        raise ResponseInputError([f"lesions:{rows_l[np.flatnonzero(lidx == i)[0]] + 2}:role: a baseline "
-                                  f"lesion needs role target or nontarget"])
+        raise ResponseInputError([(f"lesions:{rows_l[np.flatnonzero(lidx == i)[0]] + 2}:role: a baseline "
+                                   "lesion needs role target or nontarget")])
     first = np.argmax(st != MISSING, axis=1)              # first slot where the lesion has a row
-    nod = lgrid(nodal, -1, np.int8)[np.arange(N), first] == 1
-    site_names = np.asarray(pd.Index(site_uniq).astype(str), dtype=object)
-    site = site_names[lgrid(site_codes, 0, np.int64)[np.arange(N), first]]
-    attr = lgrid(attribution, 0, np.int8)
+    nod = lgrid(col["nodal"], -1, np.int8)[np.arange(N), first] == 1
+    site_names = np.asarray(pd.Index(col["site_uniq"]).astype(str), dtype=object)
+    site = site_names[lgrid(col["site_codes"], 0, np.int64)[np.arange(N), first]]
+    attr = lgrid(col["attribution"], 0, np.int8)
     attr[attr < 0] = 0                                     # data_model.md: default "lymphoma"
     return Cohort(
         patient_id=keys["patient_names"][np.asarray(puniq) % keys["n_p"]],
@@ -238,7 +253,7 @@ def build_cohort(scans: pd.DataFrame, lesions: pd.DataFrame, *, infusion_day: in
         mbp_suv=grid(mbp, np.nan, float),
         pat=(ukey // max(len(lid_uniq), 1)).astype(np.int64), lesion_id=lid_uniq[ukey % max(len(lid_uniq), 1)],
         role=lesion_role, nodal=nod, liver_spleen=np.isin(site, LIVER_SPLEEN_SITES), site=site,
-        state=st, ldi=lgrid(ldi, -1, np.int64), sdi=lgrid(sdi, -1, np.int64), ds=lgrid(ds, -1, np.int8),
-        uptake=lgrid(uptake, -1, np.int8), attribution=attr, biopsy=lgrid(biopsy, 0, np.int8) == 1,
-        suvmax=lgrid(suv, np.nan, float),
+        state=st, ldi=lgrid(col["ldi"], -1, np.int64), sdi=lgrid(col["sdi"], -1, np.int64), ds=lgrid(col["ds"], -1, np.int8),
+        uptake=lgrid(col["uptake"], -1, np.int8), attribution=attr, biopsy=lgrid(col["biopsy"], 0, np.int8) == 1,
+        suvmax=lgrid(col["suv"], np.nan, float),
     )
