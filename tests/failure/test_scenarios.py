@@ -235,3 +235,13 @@ def test_liver_with_masks_follows_the_mask_rule(lo, expected) -> None:
     masks = {("P", "BL", "LIV"): cube((5, 5, 5), (15, 15, 15)), ("P", "FU1", "L2"): cube(lo, hi)}
     f = failure_row(analyse(tables(s, rows), masks=masks), "L2")
     assert f["class"] == expected and f["method"] == "mask" and bool(f["organ_level"]) == (expected == "local")
+
+
+def test_events_per_variable_warning_on_a_tiny_cohort() -> None:
+    """P1 has one failing lesion: EPV = 1 event / 3 terms = 0.33 < 10, so the warning is raised."""
+    res = analyse(p1_tables())
+    m = res.models
+    assert m["n_events"] == 1 and m["n_patients_with_events"] == 1
+    assert m["epv"] == pytest.approx(1 / 3) and m["epv_warning"]
+    assert any("events per variable 0.3 < 10" in msg for msg in m["messages"])
+    assert res.to_dict()["model_info"]["epv_warning"] is True
