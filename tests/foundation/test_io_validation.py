@@ -36,6 +36,7 @@ EXPECTED_ERRORS = [
     ("lesions.csv", 5, "sdi_cm", "state 'measured' needs sdi_cm"),
     ("lesions.csv", 5, "role", "more than one baseline role"),             # target at S0, nontarget at S1
     ("toxicity.csv", 2, "crs_grade", "6 is out of range"),                 # grade 0-5
+    ("biomarkers.csv", 1, "marker", "required column is missing"),         # missing column
 ]
 
 
