@@ -215,7 +215,7 @@ def logistic_gee(
         terms=tuple(predictors),
         coef={k: float(v) for k, v in params.items()},
         se={k: float(v) for k, v in bse.items()},
-        n_obs=int(len(y)), n_groups=int(codes.max() + 1), n_events=int(y.sum()),
+        n_obs=len(y), n_groups=int(codes.max() + 1), n_events=int(y.sum()),
         alpha=alpha, cov_type=cov_type, cov_struct=cov_struct, conf_level=conf_level,
         converged=converged and bool(np.all(np.isfinite(params))), messages=tuple(messages),
         cov={a: {b: float(fit.cov_params().loc[a, b]) for b in params.index} for a in params.index},
