@@ -11,8 +11,9 @@ from typer.testing import CliRunner
 
 from cartlens.cli import app
 from cartlens.store import Store, sqlite_url
-from tests.foundation.helpers import DATA, write_files
-from tests.foundation.test_io_validation import EXPECTED_ERRORS
+
+from .helpers import DATA, write_files
+from .test_io_validation import EXPECTED_ERRORS
 
 runner = CliRunner()
 

@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from cartlens.io import read_data_dir, read_redcap, read_workbook, write_data_dir
-from tests.foundation.helpers import DATA, write_files
+
+from .helpers import DATA, write_files
 
 TABLES = ("patients", "labs", "scans", "lesions", "toxicity")
 

@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from cartlens.io import read_data_dir, validate_tables
-from tests.foundation.helpers import DATA, write_files
+
+from .helpers import DATA, write_files
 
 # tests/foundation/data/errors: each expected problem worked out by reading the files by hand.
 EXPECTED_ERRORS = [

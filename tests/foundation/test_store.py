@@ -16,7 +16,8 @@ from cartlens.io import InputError, read_data_dir, write_data_dir
 from cartlens.store import Store
 from cartlens.store.engine import StoreError
 from cartlens.store.models import metadata
-from tests.foundation.helpers import DATA, copy_dir, write_files
+
+from .helpers import DATA, copy_dir, write_files
 
 
 def _contents(store: Store) -> dict[str, pd.DataFrame]:

@@ -13,7 +13,8 @@ import pandas as pd
 
 from cartlens.io import read_data_dir
 from cartlens.store import Store
-from tests.foundation.helpers import copy_dir
+
+from .helpers import copy_dir
 
 CHILD = textwrap.dedent("""
     import os, sys
