@@ -218,5 +218,5 @@ def logistic_gee(
         n_obs=len(y), n_groups=int(codes.max() + 1), n_events=int(y.sum()),
         alpha=alpha, cov_type=cov_type, cov_struct=cov_struct, conf_level=conf_level,
         converged=converged and bool(np.all(np.isfinite(params))), messages=tuple(messages),
-        cov={a: {b: float(fit.cov_params().loc[a, b]) for b in params.index} for a in params.index},
+        cov={a: {b: float(v) for b, v in row.items()} for a, row in fit.cov_params().iterrows()},
     )
