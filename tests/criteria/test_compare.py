@@ -125,7 +125,9 @@ def test_best_overall_response_stop_rules_a28() -> None:
     assert bor.loc[("p37", "lyric"), "best_response"] == "PR" and pd.isna(bor.loc[("p37", "lyric"), "pd_day"])
     # C39: LYRIC IR1 confirmed at FU2 -> PD dated to the first IR (day 30, A24).
     assert bor.loc[("p39", "lyric"), "best_response"] == "PD" and bor.loc[("p39", "lyric"), "pd_day"] == 30
-    alt = best_overall_response(res, lyric_stop="first_ir").set_index(["patient_id", "criterion"])
+    from cartlens.criteria import ResponseOptions
+    alt = best_overall_response(res, options=ResponseOptions(bor_lyric_stop="first_ir")).set_index(
+        ["patient_id", "criterion"])
     assert alt.loc[("p37", "lyric"), "best_response"] == "IR1" and alt.loc[("p37", "lyric"), "pd_day"] == 30
 
 

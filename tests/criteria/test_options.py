@@ -271,10 +271,15 @@ def test_from_mapping_accepts_register_numbers_and_names() -> None:
     assert (opts.cheson_pet_positive, opts.inclusive, opts.lyric_window_days, opts.cheson_single_node) == \
         ("ihp", False, 91, False)
     assert ResponseOptions.from_mapping({"A8": "pet_always_wins"}).lugano_combination == "pet_always_wins"
+    # Register numbers with one alternative accept a descriptive word for it.
+    assert ResponseOptions.from_mapping({"A17": "table_only"}).cheson_single_node is False
+    assert ResponseOptions.from_mapping({"A11": "backdate"}).equivocal_dating == "first_appearance"
+    assert ResponseOptions.from_mapping({"A12": "1.0"}).lugano_extranodal_pd_ldi_cm == Decimal("1.0")
 
 
 @pytest.mark.parametrize(("mapping", "message"), [
     ({"A99": 1}, r"unknown response option 'A99'"),
+    ({"A8": "worst"}, r"lugano_combination: 'worst' is not one of"),
     ({"cheson_pet_positive": "ds3"}, r"cheson_pet_positive: 'ds3' is not one of"),
     ({"inclusive": "yes"}, r"inclusive: expected true/false"),
     ({"lyric_window_days": 84.5}, r"lyric_window_days: expected an integer"),

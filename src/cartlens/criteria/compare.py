@@ -17,6 +17,7 @@ import pandas as pd
 
 from cartlens.criteria.common import TIMEPOINTS
 from cartlens.criteria.engine import CRITERIA
+from cartlens.criteria.options import ResponseOptions
 
 RESPONSE = ("CR", "PR")                          # ORR = CR + PR; MR is not a response
 BEST_ORDER = ("CR", "PR", "MR", "SD", "IR3", "IR2b", "IR2a", "IR1", "PD", "NE")
@@ -169,14 +170,18 @@ def focality(results: pd.DataFrame, lesion_table: pd.DataFrame, *, criterion: st
 
 
 def best_overall_response(results: pd.DataFrame, *, criteria: Sequence[str] = CRITERIA,
-                          lyric_stop: Literal["confirmed", "first_ir"] = "confirmed") -> pd.DataFrame:
+                          lyric_stop: Literal["confirmed", "first_ir"] | None = None,
+                          options: ResponseOptions | None = None) -> pd.DataFrame:
     """Best overall response per patient and criterion, with the A28 stop rules.
 
     Assessments after the first PD are ignored (they stay flagged ``post_PD`` in ``results``); LYRIC
-    stops at the first *confirmed* PD (its PD category), or at the first IR with ``lyric_stop="first_ir"``.
+    stops at the first *confirmed* PD (its PD category), or at the first IR with ``lyric_stop="first_ir"``
+    (default: ``options.bor_lyric_stop``).
     Order: CR > PR > MR > SD > IR3 > IR2b > IR2a > IR1 > PD > NE. ``pd_day`` is the day the first PD is
     dated to (LYRIC: the first IR time point of a confirmed IR, A24), else None.
     """
+    if lyric_stop is None:
+        lyric_stop = (options or ResponseOptions()).bor_lyric_stop           # A28
     rank = {c: i for i, c in enumerate(BEST_ORDER)}
     rows = results[results["criterion"].isin(criteria)].sort_values(KEYS + ["criterion", "day"])
     day_of = results.drop_duplicates(KEYS + ["scan_id"]).set_index(KEYS + ["scan_id"])["day"]

@@ -157,14 +157,21 @@ class ResponseOptions:
         return dataclasses.replace(self, **changes)
 
 
-def _switch(field: str, default: Any, alternative: Any) -> Any:
-    """Alias translator: true/"alternative" -> the alternative, false/"default" -> the default."""
+def _switch(field: str, default: Any, alternative: Any, *, lenient: bool = True) -> Any:
+    """Alias translator for a register number.
+
+    true / "alternative" -> the alternative; false / "default" -> the default; the field's own values pass
+    through. With ``lenient`` (switches with one alternative) any other word names the alternative, so that
+    ``A17 = "table_only"`` or ``A11 = "backdate"`` work; numbers pass through to the field's check.
+    """
     def translate(value: Any) -> dict[str, Any]:
-        if value is True or value == "alternative":
+        if value is True or value in ("alternative", "alt"):
             return {field: alternative}
         if value is False or value == "default":
             return {field: default}
-        return {field: value}
+        if value in (default, alternative) or not lenient or not isinstance(value, str):
+            return {field: value}
+        return {field: alternative}
     return translate
 
 
@@ -202,11 +209,11 @@ ALIASES: dict[str, Any] = {
     "A5": _a5,
     "A6": _switch("uptake_source", "reader", "suvmax_fallback"),
     "A7": _switch("deauville_from_suv", False, True),
-    "A8": _switch("lugano_combination", "pd_if_either", "best"),
+    "A8": _switch("lugano_combination", "pd_if_either", "best", lenient=False),
     "A9": _switch("pmd_after_cmr", "recurrent", "literal"),
     "A10": _switch("cheson_small_new_if_biopsy", False, True),
     "A11": _switch("equivocal_dating", "confirming", "first_appearance"),
-    "A12": _switch("lugano_extranodal_pd_ldi_cm", Decimal("1.5"), Decimal("1.0")),
+    "A12": _switch("lugano_extranodal_pd_ldi_cm", Decimal("1.5"), Decimal("1.0"), lenient=False),
     "A13": _switch("regrowth_reason", "original_role", "NL"),
     "A14": _switch("cheson_pet_positive", "ds4", "ihp"),
     "A15": _switch("cheson_spleen_blocks_pr", True, False),
@@ -214,14 +221,14 @@ ALIASES: dict[str, Any] = {
     "A17": _switch("cheson_single_node", True, False),
     "A18": _a18,
     "A19": _switch("recil_marrow_is_new_lesion", True, False),
-    "A20": _switch("recil_too_small_cm", Decimal("0.5"), Decimal(0)),
-    "A21": _switch("lyric_window_days", 84, 91),
+    "A20": _switch("recil_too_small_cm", Decimal("0.5"), Decimal(0), lenient=False),
+    "A21": _switch("lyric_window_days", 84, 91, lenient=False),
     "A22": _switch("lyric_new_lesions_in_spd", True, False),
     "A23": _switch("lyric_ir2b", "l_pd_les", "raw_ppd"),
     "A24": _switch("lyric_pd_dating", "first_ir", "confirming"),
     "A25": _switch("lyric_spleen", "pd", "ir2b"),
     "A26": _switch("lyric_missing_deterioration", "ir1_flag", "pd"),
-    "A27": _switch("baseline_max_day", 0, -3),
+    "A27": _switch("baseline_max_day", 0, -3, lenient=False),
     "A28": _switch("bor_lyric_stop", "confirmed", "first_ir"),
     "A29": _switch("partial_sum_pd", True, False),
     "A30": _fixed("A30"),
