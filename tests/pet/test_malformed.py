@@ -122,3 +122,30 @@ def test_units_differ_within_series(tmp_path: Path) -> None:
     with pytest.raises(PETInputError, match="Units differs from the first slice") as info:
         load_dicom_suv(tmp_path / "s")
     assert info.value.field == "img001.dcm"
+
+
+def test_missing_geometry_tolerated_with_flags(tmp_path: Path) -> None:
+    # no ImagePositionPatient / ImageOrientationPatient: slices ordered by InstanceNumber at SliceThickness
+    px = np.stack([np.full((2, 2), 1000 * (k + 1), np.int16) for k in range(3)])
+    paths = write_series(tmp_path / "s", px, series={"Units": "GML", "SUVType": "BW"}, shuffle=True)
+    for p in paths:
+        ds = pydicom.dcmread(p)
+        del ds.ImagePositionPatient
+        del ds.ImageOrientationPatient
+        ds.save_as(p)
+    vol = load_dicom_suv(tmp_path / "s")
+    # write_series numbers instances in file order (reversed slices): instance 1 holds slice 2
+    assert vol.data[:, 0, 0].tolist() == [3000.0, 2000.0, 1000.0]
+    assert vol.spacing_mm == (4.0, 4.0, 4.0)
+    assert {"orientation_missing_assumed_axial", "image_position_missing_ordered_by_instance_number"} \
+        <= set(vol.qc_flags)
+
+
+def test_malformed_geometry_named(tmp_path: Path) -> None:
+    paths = write_series(tmp_path / "s", _px())
+    ds = pydicom.dcmread(paths[0])
+    ds.ImagePositionPatient = [0.0, 0.0]
+    ds.save_as(paths[0])
+    with pytest.raises(PETInputError, match="expected 3 finite numbers") as info:
+        load_dicom_suv(tmp_path / "s")
+    assert info.value.field == "ImagePositionPatient (0020,0032)"

@@ -80,7 +80,8 @@ def private_value(ds: Dataset, group: int, creator: str, offset: int, notes: lis
 _TAGS = {"AcquisitionDate": "(0008,0022)", "AcquisitionTime": "(0008,0032)", "AcquisitionDateTime": "(0008,002A)",
          "SeriesDate": "(0008,0021)", "SeriesTime": "(0008,0031)", "StudyDate": "(0008,0020)",
          "RadiopharmaceuticalStartTime": "(0018,1072)", "RadiopharmaceuticalStartDateTime": "(0018,1078)",
-         "DecayCorrectionDateTime": "(0018,9701)"}
+         "DecayCorrectionDateTime": "(0018,9701)", "ImagePositionPatient": "(0020,0032)",
+         "ImageOrientationPatient": "(0020,0037)", "PixelSpacing": "(0028,0030)"}
 
 
 def _parse(ds: Dataset, keyword: str, parser: Any) -> Any:
@@ -257,25 +258,60 @@ def _pixels(name: str, ds: Dataset) -> np.ndarray:
         raise PETInputError(name, f"pixel data cannot be decoded ({type(err).__name__}: truncated?)") from err
 
 
-def _geometry(files: list[tuple[str, Dataset]]) -> tuple[np.ndarray, np.ndarray, tuple[float, float]]:
+def _vector(ds: Dataset, keyword: str, size: int) -> np.ndarray | None:
+    """A numeric multi-value attribute of ``size`` values, or None when absent (malformed raises)."""
+    value = ds.get(keyword)
+    if value is None or value == "":
+        return None
+    try:
+        out = np.array([float(v) for v in value], dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise PETInputError(f"{keyword} {_TAGS[keyword]}", "malformed value") from err
+    if out.shape != (size,) or not np.all(np.isfinite(out)):
+        raise PETInputError(f"{keyword} {_TAGS[keyword]}", f"expected {size} finite numbers")
+    return out
+
+
+def _geometry(files: list[tuple[str, Dataset]], notes: list[str]
+              ) -> tuple[np.ndarray, np.ndarray, tuple[float, float]]:
+    """Positions, orientation and pixel spacing (§1.10).
+
+    Missing geometry is tolerated with a QC flag rather than rejected: ImageOrientationPatient absent ->
+    axial; PixelSpacing absent -> 1 mm; ImagePositionPatient absent on any slice -> slices ordered by
+    InstanceNumber at SpacingBetweenSlices or SliceThickness (else 1 mm). Volumes then depend on the flag.
+    """
     ref = files[0][1]
     if int(_float(ref.get("NumberOfFrames")) or 1) > 1:
         raise PETInputError("NumberOfFrames (0028,0008)", "multi-frame (enhanced) PET is not supported")
-    try:
-        orientation = np.array([float(v) for v in ref.ImageOrientationPatient])
-        spacing = tuple(float(v) for v in ref.PixelSpacing)
-        positions = np.array([[float(v) for v in ds.ImagePositionPatient] for _, ds in files])
-    except (AttributeError, TypeError, ValueError) as err:
-        raise PETInputError("ImagePositionPatient/ImageOrientationPatient/PixelSpacing",
-                            "missing or malformed geometry") from err
+    orientation = _vector(ref, "ImageOrientationPatient", 6)
+    if orientation is None:
+        orientation = np.array([1.0, 0.0, 0.0, 0.0, 1.0, 0.0])
+        notes.append("orientation_missing_assumed_axial")
+    spacing = _vector(ref, "PixelSpacing", 2)
+    if spacing is None:
+        spacing = np.array([1.0, 1.0])
+        notes.append("pixel_spacing_missing_assumed_1mm")
+    vectors = [_vector(ds, "ImagePositionPatient", 3) for _, ds in files]
+    if any(v is None for v in vectors):
+        step = _float(ref.get("SpacingBetweenSlices")) or _float(ref.get("SliceThickness")) or 1.0
+        rank = np.argsort([_float(ds.get("InstanceNumber")) or 0.0 for _, ds in files], kind="stable")
+        normal = np.cross(orientation[:3], orientation[3:])
+        positions = np.zeros((len(files), 3))
+        positions[rank] = np.arange(len(files))[:, None] * step * normal[None, :]
+        notes.append("image_position_missing_ordered_by_instance_number")
+    else:
+        positions = np.array(vectors)
     for name, ds in files:
-        if [float(v) for v in ds.ImageOrientationPatient] != list(orientation) or \
+        other = _vector(ds, "ImageOrientationPatient", 6)
+        if (other is not None and not np.allclose(other, orientation, atol=1e-4)) or \
                 (ds.Rows, ds.Columns) != (ref.Rows, ref.Columns):
             raise PETInputError(name, "orientation or matrix size differs from the first slice (mixed series)")
         for keyword in SERIES_LEVEL:
-            if _text(ds.get(keyword)) != _text(ref.get(keyword)):
+            a, b = ds.get(keyword), ref.get(keyword)
+            same = _float(a) == _float(b) if keyword == "PatientWeight" else _text(a) == _text(b)
+            if not same:
                 raise PETInputError(name, f"{keyword} differs from the first slice (mixed series)")
-    return positions, orientation, spacing  # type: ignore[return-value]
+    return positions, orientation, (float(spacing[0]), float(spacing[1]))
 
 
 def load_dicom_suv(directory: str | Path, *, suv_type: str = "bw", series_uid: str | None = None,
@@ -308,7 +344,7 @@ def load_dicom_suv(directory: str | Path, *, suv_type: str = "bw", series_uid: s
     groups, modalities = _read_all(Path(directory))
     notes: list[str] = []
     files = _choose_series(groups, modalities, series_uid, notes)
-    positions, orientation, pixel_spacing = _geometry(files)
+    positions, orientation, pixel_spacing = _geometry(files, notes)
     order, geo_flags = slice_order(positions, orientation)
     files = [files[i] for i in order]
     slices = [slice_header(ds, notes) for _, ds in files]
