@@ -78,10 +78,12 @@ def _size_state(ldi: np.ndarray, sdi: np.ndarray, gone: np.ndarray) -> tuple[np.
 
 def response_rows(rng: np.random.Generator, les: LesionSet, *, depth: str, scan_id: str,
                   liver: float) -> LesionSet:
-    """Lesion rows of a responding follow-up scan (``depth`` ``CR``: all Deauville 1-3; ``PR``: 1-2 lesions
-    keep Deauville 4-5 with reduced uptake; ``PR_high``: as PR with residual SUVmax 40-90 % of baseline)."""
+    """Lesion rows of a non-progressing follow-up scan (``depth`` ``CR``: all Deauville 1-3; ``PR``: 1-2 lesions
+    keep Deauville 4-5 with reduced uptake; ``PR_high``: as PR with residual SUVmax 40-90 % of baseline;
+    ``SD``: sizes 80-100 %, 1-2 lesions keep Deauville 4-5 with unchanged uptake - Lugano NMR)."""
     n = nles(les)
-    f = rng.uniform(0.0, 0.55, n) if depth == "CR" else rng.uniform(0.35, 0.75, n)
+    f = {"CR": (0.0, 0.55), "SD": (0.8, 1.0)}.get(depth, (0.35, 0.75))
+    f = rng.uniform(f[0], f[1], n)
     gone = (f < 0.2) & (depth == "CR")
     ldi, sdi, state = _size_state(les["ldi_cm"] * f, les["sdi_cm"] * f, gone)
     suv_bl = les["suvmax"]
@@ -89,12 +91,15 @@ def response_rows(rng: np.random.Generator, les: LesionSet, *, depth: str, scan_
     ds = np.where(suv <= 0.8 * 1.7, "2", "3")
     if depth != "CR":
         avid = np.argsort(-suv_bl)[: 1 + int(rng.random() < 0.5)]
-        lo, hi = (0.4, 0.9) if depth == "PR_high" else (0.2, 0.45)
+        lo, hi = {"PR_high": (0.4, 0.9), "SD": (0.9, 1.0)}.get(depth, (0.2, 0.45))
         suv[avid] = np.maximum(suv_bl[avid] * rng.uniform(lo, hi, len(avid)), 1.2 * liver)
         ds[avid] = np.where(suv[avid] > 2.5 * liver, "5", "4")
         state[avid] = np.where(state[avid] == "absent", "too_small", state[avid])
+    uptake = np.full(n, "decreased", dtype=object)
+    if depth == "SD":
+        uptake[avid] = "unchanged"
     vol = np.where(np.isin(ds, ["4", "5"]), les["volume_ml"] * f ** 3, 0.0)
-    return _rows(les, scan_id, ldi, sdi, state, np.round(suv, 1), ds, "decreased", np.round(vol, 2))
+    return _rows(les, scan_id, ldi, sdi, state, np.round(suv, 1), ds, uptake, np.round(vol, 2))
 
 
 def _rows(les: LesionSet, scan_id: str, ldi, sdi, state, suv, ds, uptake, vol) -> LesionSet:
@@ -183,7 +188,7 @@ def _scan(bl: dict, scan_id: str, day: int, *, nontarget: str, marrow: str | Non
 
 def _fu1_depth(rng: np.random.Generator, progressed: bool, pfs_days: int) -> str:
     if progressed and pfs_days <= 180:
-        return "PR_high" if rng.random() < 0.7 else "PR"
+        return str(rng.choice(["PR_high", "SD", "PR"], p=[0.5, 0.3, 0.2]))
     if progressed:
         return "CR" if rng.random() < 0.5 else "PR"
     return "CR" if rng.random() < 0.85 else "PR"
