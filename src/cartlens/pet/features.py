@@ -202,6 +202,8 @@ def quantify(volume: SUVVolume, *, method: Literal["suv4", "pct41"] = "suv4", co
     dmax = dmax_mm(cents)
     bsa = bsa_m2 if bsa_m2 is not None else _bsa_from_header(volume)
     flags = list(volume.qc_flags) + list(seg.flags)
+    if volume.suv_type != "bw" and method == "suv4":
+        flags.append(f"suv4_threshold_applied_to_suv_{volume.suv_type}")   # the 4.0 cut-off is defined on SUVbw
     liver = mbp = None
     if liver_mask is not None:
         liver, liver_flags = liver_reference(volume, liver_mask, lesion_mask=seg.labels > 0)
@@ -229,13 +231,18 @@ def quantify(volume: SUVVolume, *, method: Literal["suv4", "pct41"] = "suv4", co
         qc_flags=tuple(dict.fromkeys(flags)))
 
 
-def lesion_table(result: PETResult) -> pd.DataFrame:
-    """Per-lesion results in canonical column names (data_model.md ``lesions``: volume_ml, suvmax)."""
+def lesion_table(result: PETResult, *, bulky_mm: float = BULKY_DIAMETER_MM,
+                 suv_high: float = SUVMAX_HIGH) -> pd.DataFrame:
+    """Per-lesion results in canonical column names (data_model.md ``lesions``: volume_ml, suvmax).
+
+    ``bulky_5cm`` = 3-D Feret >= ``bulky_mm`` (50 mm; bulky-disease definitions use 60, 75 or 100 mm,
+    §3.3); ``suv_ge10`` = SUVmax >= ``suv_high`` (10; patterns_of_failure.md). The column names stay fixed.
+    """
     rows = [{"lesion": les.id, "volume_ml": les.volume_ml, "suvmax": les.suvmax, "suvmean": les.suvmean,
              "suvpeak": les.suvpeak, "tlg": les.tlg, "centroid_x_mm": les.centroid_mm[0],
              "centroid_y_mm": les.centroid_mm[1], "centroid_z_mm": les.centroid_mm[2],
              "max_diameter_cm": les.max_diameter_mm / 10.0, "axial_diameter_cm": les.axial_diameter_mm / 10.0,
-             "bulky_5cm": les.max_diameter_mm >= BULKY_DIAMETER_MM, "suv_ge10": les.suvmax >= SUVMAX_HIGH}
+             "bulky_5cm": les.max_diameter_mm >= bulky_mm, "suv_ge10": les.suvmax >= suv_high}
             for les in result.lesions]
     columns = ["lesion", "volume_ml", "suvmax", "suvmean", "suvpeak", "tlg", "centroid_x_mm", "centroid_y_mm",
                "centroid_z_mm", "max_diameter_cm", "axial_diameter_cm", "bulky_5cm", "suv_ge10"]
