@@ -199,8 +199,9 @@ def survival_overview(patients: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def km_figure(patients: pd.DataFrame) -> Figure:
-    """Kaplan-Meier curves of PFS and OS by cohort (months), with censoring ticks."""
+def km_figure(patients: pd.DataFrame, *, label: str = "") -> Figure:
+    """Kaplan-Meier curves of PFS and OS by cohort (months), with censoring ticks; ``label`` (e.g. "synthetic
+    demonstration data") is printed on the figure so it stays labelled outside the report."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -221,12 +222,14 @@ def km_figure(patients: pd.DataFrame) -> Figure:
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("Probability")
     axes[0].legend(loc="upper right", fontsize=8)
+    if label:
+        fig.text(0.99, 0.005, label, ha="right", va="bottom", fontsize=8, color="#8a6d00")
     png, svg = io.BytesIO(), io.StringIO()
     fig.savefig(png, format="png", dpi=110, bbox_inches="tight")
     fig.savefig(svg, format="svg", bbox_inches="tight")
     plt.close(fig)
-    return Figure("cohort_km_pfs_os", "Kaplan-Meier estimates of PFS and OS by cohort (censoring marked |).",
-                  png.getvalue(), svg.getvalue())
+    caption = "Kaplan-Meier estimates of PFS and OS by cohort (censoring marked |)."
+    return Figure("cohort_km_pfs_os", f"{caption} {label}".strip(), png.getvalue(), svg.getvalue())
 
 
 _TARGET_ROWS = (("age", "Age, years"), ("mtv_ml", "Baseline MTV, mL"), ("ldh", "LDH, U/L"),
@@ -308,9 +311,12 @@ def cohort_section(tables: dict[str, pd.DataFrame], *, truth: dict[str, Any] | N
     named = {"table1": t1, "survival_overview": surv, "centres": centres}
     captions = {"table1": "Table 1. Patient characteristics by cohort", "survival_overview": "Follow-up and survival",
                 "centres": "Patients per centre"}
+    label = str(truth.get("label", "")) if truth is not None else ""
+    if label:
+        captions = {k: f"{v} ({label})" for k, v in captions.items()}
     if truth is not None and truth.get("targets"):
         named["demo_published_vs_generated"] = published_vs_generated(tables, truth["targets"])
         captions["demo_published_vs_generated"] = ("Synthetic cohort: published targets (CAR-IMPI Table 1) vs "
                                                    "generated values")
     return Section(title="Cohort", tables=named, captions=captions,
-                   figures=[km_figure(tables["patients"])] if figures else [], notes=notes)
+                   figures=[km_figure(tables["patients"], label=label)] if figures else [], notes=notes)
