@@ -106,4 +106,13 @@ w <- NULL
 fsep <- withCallingHandlers(coxph(Surv(time, status) ~ x + z, sep), warning = function(m) { w <<- conditionMessage(m); invokeRestart("muffleWarning") })
 out$separation <- list(data = as.list(sep), warning = w, coef = unname(coef(fsep)), iter = fsep$iter, loglik = fsep$loglik)
 
+# monotone likelihood, tiny data: R runs out of iterations (iter = 21) and, as coxfit6 then applies chinv2 to
+# the unfactored information, reports a diagonal variance 1 / diag(I)
+nc <- data.frame(time = c(1, 1, 5, 7.35522445451485, 3.21111618639365, 7), status = c(1, 1, 1, 0, 0, 1),
+                 x1 = c(1, 3, 8, 3, 10, 10), x2 = c(1, 1, 0, 0, 1, 0), x3 = c(1, 1, 1, 1, 3, 2))
+w <- NULL
+fnc <- withCallingHandlers(coxph(Surv(time, status) ~ x1 + x2 + x3, nc), warning = function(m) { w <<- conditionMessage(m); invokeRestart("muffleWarning") })
+out$nonconverged <- list(data = as.list(nc), warning = w, coef = unname(coef(fnc)), var = unname(fnc$var),
+                         iter = fnc$iter, loglik = fnc$loglik, score = fnc$score)
+
 writeLines(toJSON(out, auto_unbox = TRUE, digits = NA, na = "null"), "tests/reference/survival_cox.json")

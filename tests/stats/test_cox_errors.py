@@ -46,3 +46,43 @@ def test_bad_input(kwargs: dict, message: str) -> None:
     args |= kwargs
     with pytest.raises(ValueError, match=message):
         coxph(args.pop("time"), args.pop("event"), args.pop("X"), **args)
+
+
+def test_running_out_of_iterations_as_r() -> None:
+    """Monotone likelihood on 6 subjects: R stops after iter.max (reports iter 21) with a diagonal variance."""
+    ref = REF["nonconverged"]
+    data = ref["data"]
+    assert "did not converge" in ref["warning"]
+    x = np.column_stack([data["x1"], data["x2"], data["x3"]])
+    with pytest.warns(CoxConvergenceWarning, match="did not converge"):
+        fit = coxph(data["time"], data["status"], x)
+    assert not fit.converged and fit.iterations == ref["iter"]
+    np.testing.assert_allclose(fit.coef, ref["coef"], rtol=1e-6)
+    np.testing.assert_allclose(fit.var, np.array(ref["var"]), rtol=1e-5)
+    np.testing.assert_allclose(fit.loglik, ref["loglik"], rtol=1e-6)
+    np.testing.assert_allclose(fit.score_stat, ref["score"], rtol=1e-9)
+
+
+def test_r_cholesky_routines() -> None:
+    """cholesky2/chsolve2/chinv2: LAPACK's answer for an SPD matrix; zero step/row for a redundant column."""
+    from cartlens.stats import _rchol
+
+    rng = np.random.default_rng(7)
+    a = rng.normal(size=(6, 4))
+    spd = a.T @ a
+    y = rng.normal(size=4)
+    factor, rank = _rchol.cholesky2(spd, 1e-12)
+    assert rank == 4
+    np.testing.assert_allclose(_rchol.chsolve2(factor, y), np.linalg.solve(spd, y), rtol=1e-10)
+    np.testing.assert_allclose(_rchol.chinv2(factor), np.linalg.inv(spd), rtol=1e-10)
+    # column 2 = column 0 + column 1: rank 3, the redundant column gets 0 and the rest solves the 3 x 3 system
+    b = np.column_stack([a[:, 0], a[:, 1], a[:, 0] + a[:, 1], a[:, 3]])
+    sing = b.T @ b
+    factor, rank = _rchol.cholesky2(sing, 1e-9)
+    assert rank == 3
+    keep = [0, 1, 3]
+    step = _rchol.chsolve2(factor, y)
+    assert step[2] == 0.0
+    inv = _rchol.chinv2(factor)
+    assert np.all(inv[2] == 0.0) and np.all(inv[:, 2] == 0.0)
+    np.testing.assert_allclose(inv[np.ix_(keep, keep)], np.linalg.inv(sing[np.ix_(keep, keep)]), rtol=1e-8)

@@ -208,37 +208,6 @@ def weighted_information(design: CoxDesign, terms: CoxTerms, h: FloatArray | Non
     return (x.T * c) @ x - (terms.mean * (wt * hg[g])[:, None]).T @ terms.mean
 
 
-def cholesky_rank(info: FloatArray, scale: FloatArray | None = None,
-                  toler: float = TOLER_CHOL) -> NDArray[np.bool_]:
-    """Which columns R's ``cholesky2`` would declare singular (pivot < toler * max diagonal).
-
-    R applies the test to the information of its internally scaled covariates (``x * scale``), so pass the
-    design's ``scale`` to judge covariates of very different magnitudes as R does.
-    """
-    m = np.array(info, dtype=float, copy=True)
-    if scale is not None:
-        m = m * np.outer(scale, scale)
-    p = m.shape[0]
-    eps = toler * max(float(np.max(np.diag(m))) if p else 0.0, 0.0)
-    try:                        # fast path: LDL pivots are the squared diagonal of the Cholesky factor
-        pivots = np.diag(np.linalg.cholesky(m)) ** 2
-        if np.all(pivots >= eps) and np.all(np.isfinite(pivots)):
-            return np.zeros(p, dtype=bool)
-    except np.linalg.LinAlgError:
-        pass
-    singular = np.zeros(p, dtype=bool)
-    for i in range(p):          # loop over covariates (p is small), not subjects
-        pivot = m[i, i]
-        if not np.isfinite(pivot) or pivot < eps:
-            singular[i] = True
-            m[i:, i] = 0.0
-            m[i, i:] = 0.0
-            continue
-        col = m[i + 1:, i] / pivot
-        m[i + 1:, i + 1:] -= np.outer(col, m[i, i + 1:])
-    return singular
-
-
 def _by_group(groups: NDArray[np.int64], values: FloatArray, n_groups: int) -> FloatArray:
     """Sums of ``values`` (1-D or rows of a 2-D array) per group index."""
     if values.ndim == 1:

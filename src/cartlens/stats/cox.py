@@ -28,6 +28,7 @@ from numpy.typing import ArrayLike
 from scipy import special
 
 from cartlens.stats import _cox_engine as eng
+from cartlens.stats import _rchol as rchol
 from cartlens.stats._surv_data import as_float_vector, check_surv, encode_groups
 from cartlens.stats.concordance import harrell_c
 
@@ -308,47 +309,63 @@ def coxph(time: ArrayLike, event: ArrayLike, X: ArrayLike, *, names: list[str] |
 
 def _newton(design: eng.CoxDesign, beta0: np.ndarray, cols: tuple[str, ...], *, max_iter: int,
             eps: float) -> tuple[np.ndarray, np.ndarray, tuple[float, float], float, int, bool, eng.CoxTerms]:
-    """R coxfit6's Newton-Raphson loop with step halving (src/coxfit6.c)."""
+    """R coxfit6's Newton-Raphson loop with step halving (src/coxfit6.c), on R's scaled covariates.
+
+    Steps and the inverse use R's ``cholesky2``/``chsolve2``/``chinv2`` (a redundant column gets a zero step).
+    A singular information at convergence is an error (R: NA coefficient). When the iterations run out, R
+    inverts the *unfactored* information (its variance is then ``1 / diag(I)``); that is reproduced.
+    """
+    scale = design.scale
+    outer = np.outer(scale, scale)
+
+    def step_of(terms: eng.CoxTerms) -> np.ndarray:
+        factor, _ = rchol.cholesky2(terms.info * outer, eng.TOLER_CHOL)
+        return rchol.chsolve2(factor, terms.score * scale) * scale
+
     cur = eng.cox_terms(design, beta0)
-    singular = eng.cholesky_rank(cur.info, design.scale)
-    if singular.any():
-        bad = [cols[i] for i in np.flatnonzero(singular)]
-        raise ValueError(f"X: covariate(s) {bad} are collinear with the others (or constant within strata); "
-                         "the information matrix is singular (R would report NA coefficients)")
-    step = np.linalg.solve(cur.info, cur.score)
+    step = step_of(cur)
     sctest = float(cur.score @ step)
     loglik0 = cur.loglik
     if max_iter == 0:
-        return beta0, np.linalg.inv(cur.info), (loglik0, loglik0), sctest, 0, True, cur
+        return beta0, _inverse(cur.info, scale, cols), (loglik0, loglik0), sctest, 0, True, cur
     beta, best, best_terms = beta0, loglik0, cur
     new = beta0 + step
     halving = 0
     for it in range(1, max_iter + 1):
         terms = eng.cox_terms(design, new)
         finite = np.isfinite(terms.loglik) and np.all(np.isfinite(terms.score)) and np.all(np.isfinite(terms.info))
-        if finite and abs(1.0 - best / terms.loglik) <= eps:
-            return new, _inverse(terms.info, design.scale), (loglik0, terms.loglik), sctest, it, True, terms
-        if it == max_iter:
-            break
-        if not finite or terms.loglik < best:
+        with np.errstate(divide="ignore", invalid="ignore"):     # loglik 0: C gives inf/nan, not converged
+            change = abs(1.0 - np.float64(best) / np.float64(terms.loglik))
+        if finite and change <= eps:
+            return new, _inverse(terms.info, scale, cols), (loglik0, terms.loglik), sctest, it, True, terms
+        if not finite or terms.loglik < best:        # R updates on the last iteration too (coxfit6.c)
             halving += 1
             new = (new + halving * beta) / (halving + 1.0)
         else:
             halving = 0
             best, best_terms = terms.loglik, terms
             beta = new
-            new = new + np.linalg.solve(terms.info, terms.score)
+            new = new + step_of(terms)
     final = eng.cox_terms(design, beta) if max_iter > 1 else best_terms
     warnings.warn(f"Cox fit ran out of iterations ({max_iter}) and did not converge", CoxConvergenceWarning,
                   stacklevel=3)
-    return beta, _inverse(final.info, design.scale), (loglik0, final.loglik), sctest, max_iter, False, final
+    diag = np.diag(final.info)
+    var = np.diag(np.where(diag > 0, 1.0 / np.where(diag > 0, diag, 1.0), 0.0))   # R: chinv2 on raw imat
+    # R reports iter = iter.max + 1 when it ran out (the C loop counter after the loop)
+    return beta, var, (loglik0, final.loglik), sctest, max_iter + 1, False, final
 
 
-def _inverse(info: np.ndarray, scale: np.ndarray) -> np.ndarray:
-    if eng.cholesky_rank(info, scale).any():
-        raise ValueError("the information matrix became singular during the Cox fit (separation or "
-                         "collinearity); check covariates that predict the outcome perfectly")
-    return np.linalg.inv(info)
+def _inverse(info: np.ndarray, scale: np.ndarray, cols: tuple[str, ...]) -> np.ndarray:
+    """R's variance: chinv2 of the scaled information, rescaled; redundant columns are an error here."""
+    outer = np.outer(scale, scale)
+    factor, _ = rchol.cholesky2(info * outer, eng.TOLER_CHOL)
+    var = rchol.chinv2(factor) * outer
+    singular = np.diag(var) == 0
+    if singular.any():
+        bad = [cols[i] for i in np.flatnonzero(singular)]
+        raise ValueError(f"X: covariate(s) {bad} are collinear with the others (or constant within strata); "
+                         "the information matrix is singular (R would report NA coefficients)")
+    return var
 
 
 def _infinite_flags(score: np.ndarray, var: np.ndarray, coef: np.ndarray, eps: float, converged: bool,
