@@ -97,3 +97,13 @@ def test_published_vs_generated_table():
     assert table.loc["Age, years", "published"] == "65 (55, 75)"
     assert table.loc["Age, years", "generated"] == "65 (57.5, 72.5)"
     assert table.loc["Female", "generated"] == "25 %" and table.loc["Female", "published"] == "30 %"
+
+
+def test_km_figure_carries_the_label():
+    from cartlens.report.cohort import km_figure
+    patients = pd.DataFrame({"cohort": ["development"] * 4, "pfs_days": [10, 20, 30, 40], "pfs_event": [1, 0, 1, 1],
+                             "os_days": [15, 25, 35, 45], "os_event": [0, 1, 0, 1]})
+    fig = km_figure(patients, label="synthetic demonstration data")
+    assert fig.caption.endswith("synthetic demonstration data")
+    assert "synthetic demonstration data" in fig.svg and "Overall survival" in fig.svg
+    assert fig.png.startswith(b"\x89PNG")

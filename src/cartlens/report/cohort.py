@@ -207,7 +207,8 @@ def km_figure(patients: pd.DataFrame, *, label: str = "") -> Figure:
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
-    for ax, (endpoint, label) in zip(axes, (("pfs", "Progression-free survival"), ("os", "Overall survival"))):
+    for ax, (endpoint, panel_title) in zip(axes, (("pfs", "Progression-free survival"),
+                                                  ("os", "Overall survival"))):
         for cohort, g in patients.groupby(patients["cohort"].fillna("all")):
             g = g.dropna(subset=[f"{endpoint}_days", f"{endpoint}_event"])
             res = kaplan_meier(g[f"{endpoint}_days"].to_numpy(float), g[f"{endpoint}_event"].to_numpy(int))
@@ -216,7 +217,7 @@ def km_figure(patients: pd.DataFrame, *, label: str = "") -> Figure:
             line, = ax.step(t, s, where="post", label=f"{cohort} (n = {res.n})")
             cens = res.n_censor > 0
             ax.plot(res.times[cens] / MONTH_DAYS, res.surv[cens], "|", color=line.get_color(), markersize=5)
-        ax.set_title(label)
+        ax.set_title(panel_title)
         ax.set_xlabel("Months from infusion")
         ax.set_ylim(0, 1.02)
         ax.grid(alpha=0.3)
