@@ -189,3 +189,10 @@ def test_nac_series_skipped_study_continues(tmp_path: Path) -> None:
     vol = load_dicom_suv(tmp_path / "s")
     assert np.allclose(vol.data, SUV_START, rtol=2e-6)
     assert "skipped_non_ac_series:1" in vol.qc_flags
+
+
+def test_time_only_injection_just_after_scan_is_rejected(tmp_path: Path) -> None:
+    # injection 11:00:10 (time only), scan 11:00: a previous-day injection would be 23 h 59 min of uptake
+    with pytest.raises(PETInputError, match="clock mismatch") as info:
+        _load(tmp_path, radiopharm={"RadiopharmaceuticalStartTime": "110010", "RadiopharmaceuticalStartDateTime": None})
+    assert info.value.field == "RadiopharmaceuticalStartTime (0018,1072)"

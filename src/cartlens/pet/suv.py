@@ -51,6 +51,7 @@ QUANTITATIVE_UNITS = ("BQML", "CNTS", "GML", "CM2ML")
 SERIES_TIME_TOLERANCE_S = 1.0          # §1.6 step 3: Siemens AcquisitionTime 5 us before SeriesTime
 T_REF_AGREEMENT_S = 1.0                # §1.11 / §1.6 step 4
 MBQ_DOSE_LIMIT = 1.0e5                 # §1.8: dose below 1e5 is read as MBq
+MIDNIGHT_MIN_GAP_S = 12 * 3600.0       # time-only injection "after" t_ref by less than this: not a midnight case
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,6 +240,11 @@ def injection_time(series: SeriesHeader, t_ref: datetime, flags: list[str]) -> d
     day = series.series_date or t_ref.date()
     t_adm = datetime(day.year, day.month, day.day) + series.injection_time
     if t_adm > t_ref:
+        ahead = (t_adm - t_ref).total_seconds()
+        if ahead < MIDNIGHT_MIN_GAP_S:           # 23:59 uptake is no midnight crossing but a clock mismatch
+            raise PETInputError("RadiopharmaceuticalStartTime (0018,1072)",
+                                f"injection time of day is {ahead:.0f} s after the reference time; a previous-"
+                                "day injection would mean more than 12 h uptake (clock mismatch?)")
         t_adm -= timedelta(days=1)
         flags.append("injection_before_midnight")
     return t_adm
