@@ -250,13 +250,15 @@ def swimmer_figure(lanes: pd.DataFrame, marks: pd.DataFrame, *, name: str, capti
     dead = lanes[lanes["event"] == 1]
     ax.plot(dead["end_days"] / time_scale, [ys[p] for p in dead["patient"]], "x", color="#333", ms=4)
     m = marks[marks["patient"].isin(ys)]
-    for cat, grp in m.groupby("category"):
+    order = {c: i for i, c in enumerate(CATEGORY_COLOURS)}
+    for cat, grp in sorted(m.groupby("category"), key=lambda kv: order.get(str(kv[0]), len(order))):
         ax.plot(grp["day"] / time_scale, [ys[p] for p in grp["patient"]], "o", ms=3.5,
                 color=CATEGORY_COLOURS.get(str(cat), "#999"), label=str(cat))
+    ax.plot([], [], "x", color="#333", ms=4, label="death")
     ax.set_yticks([])
     ax.set_xlabel("Months since infusion")
     ax.set_ylabel("Patients")
-    ax.legend(fontsize=7, frameon=False, loc="lower right", ncol=3)
+    ax.legend(fontsize=7, frameon=False, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=6)
     ax.spines[["top", "right"]].set_visible(False)
     _label(ax, label)
     return _finish(fig, name, caption)
