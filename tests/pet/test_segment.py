@@ -121,3 +121,15 @@ def test_pct41_does_not_grow_into_excluded_organ() -> None:
     seg = segment(vol(d), method="pct41", exclude_mask=organ, exclude_dilation_voxels=0)
     # bladder seed removed (100 % inside); the lesion may not grow into organ voxels x 5-9
     assert seg.n_lesions == 1 and np.flatnonzero(seg.labels[0, 0]).tolist() == [2, 3, 4]
+
+
+def test_all_voxels_foreground_with_external_seeds() -> None:
+    # every voxel is lesion; two seed labels: statistics must follow the labels, not the raster order
+    d = np.array([[[5.0, 9.0, 6.0, 7.0]]])
+    seeds = np.array([[[2, 1, 2, 1]]], dtype=np.uint32)
+    seg = segment(vol(d), method="pct41", seeds=seeds)
+    from cartlens.pet.features import lesion_features
+
+    feats = {f.suvmax: f for f in lesion_features(vol(d), seg)}
+    # seed 1 (max 9): >= 3.69 -> grows over the whole bar first (all connected); seed 2 then gets nothing
+    assert sorted(feats) == [9.0] and feats[9.0].n_voxels == 4 and feats[9.0].suvmean == 6.75

@@ -129,9 +129,9 @@ class Foreground:
         return np.concatenate(([0], np.cumsum(self.counts[1:])))
 
     def reduce(self, ufunc: np.ufunc, values: np.ndarray, empty: float) -> np.ndarray:
-        """``ufunc.reduceat`` of ``values`` (flat or per-entry) over each label; ``empty`` where no voxel."""
+        """``ufunc.reduceat`` of the volume ``values`` over each label; ``empty`` where a label has no voxel."""
         out = np.full(len(self.counts), empty, dtype=np.float64)
-        vals = values.reshape(-1)[self.index] if values.size != self.index.size else values
+        vals = values.reshape(-1)[self.index]
         nonempty = self.counts[1:] > 0
         if self.index.size:
             out[1:][nonempty] = ufunc.reduceat(vals.astype(np.float64), self.starts[:-1][nonempty])
@@ -155,6 +155,8 @@ class Foreground:
         lut = np.zeros(len(keep), dtype=np.uint32)
         lut[np.flatnonzero(keep)] = np.arange(1, int(keep.sum()) + 1, dtype=np.uint32)
         new = lut[self.label]
+        if not labels.flags.c_contiguous:                  # reshape would copy and the write would be lost
+            raise ValueError("labels must be C-contiguous for in-place relabelling")
         labels.reshape(-1)[self.index] = new
         stay = new > 0
         return Foreground(self.index[stay], new[stay], np.concatenate(([0], self.counts[keep])).astype(np.int64))
