@@ -41,3 +41,13 @@ def test_to_dict_and_summary(cohort):
     assert record["seed"] == cohort.seed and record["counts"]["patients"] == 504
     assert json.loads(json.dumps(record))["data_hash"] == cohort.data_hash()
     assert cohort.summary().set_index("table").loc["toxicity", "rows"] == 504
+
+
+def test_small_cohort_still_generates_and_validates():
+    small = generate(3, n_dev=30, n_val=20)
+    p = small.tables["patients"]
+    assert len(p) == 50 and p["centre"].nunique() == 6
+    assert small.truth["imaging_substudy"]["shortfall"]            # too few patients for all 41 slots
+    assert generate(3).truth["imaging_substudy"]["shortfall"] == {}
+    io = pytest.importorskip("cartlens.io")
+    assert io.validate_tables(small.tables).ok

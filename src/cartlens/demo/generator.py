@@ -110,8 +110,9 @@ def generate(seed: int = DEFAULT_SEED, *, n_dev: int = 256, n_val: int = 248, wi
         Seed of the ``numpy.random.Generator``; the cohort is a deterministic function of
         (seed, n_dev, n_val, with_pet).
     n_dev, n_val : int
-        Development (centres C1-C5) and validation (C6) sizes; published 256 and 248.  The imaging sub-study
-        needs a development cohort of at least about 150 patients.
+        Development (centres C1-C5) and validation (C6) sizes; published 256 and 248.  The 41-patient imaging
+        sub-study needs a development cohort of about 150 or more; a smaller one fills fewer archetypes
+        (``truth["imaging_substudy"]["shortfall"]``).
     with_pet : bool
         Also build small PET SUV volumes for a handful of sub-study patients (``DemoCohort.pet``).
 
@@ -160,7 +161,8 @@ def generate(seed: int = DEFAULT_SEED, *, n_dev: int = 256, n_val: int = 248, wi
                      "copula_correlation": baseline.LAB_CORRELATION.tolist()},
         "survival": surv_truth,
         "toxicity": tox_params, "biomarkers": bio_params, "inflammation": inflam_truth,
-        "imaging_substudy": {"archetypes": dict(imaging.ARCHETYPES), "patients": sub_truth},
+        "imaging_substudy": {"archetypes": dict(imaging.ARCHETYPES), "patients": sub_truth,
+                             "shortfall": imaging.shortfall(chosen)},
         "patterns_of_failure": {"pattern_probs": followup.PATTERN_PROBS,
                                 "lesion_log_or": followup.LESION_LOG_OR,
                                 "lesion_intercept": followup.LESION_INTERCEPT,

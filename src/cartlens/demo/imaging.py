@@ -75,6 +75,7 @@ def select_substudy(rng: np.random.Generator, base: pd.DataFrame, outc: pd.DataF
 
     Early archetypes come from development patients with a planted progression by day 110, late ones from
     patients progression-free beyond day 130; all are alive beyond day 130 and have >= 2 target lesions.
+    A small development cohort may not fill every archetype; the shortfall is reported by :func:`shortfall`.
     """
     dev = base["cohort"].to_numpy() == "development"
     ntarget = (registry["role"] == "target").groupby(registry["pidx"]).sum().reindex(range(len(base)), fill_value=0)
@@ -100,9 +101,15 @@ def select_substudy(rng: np.random.Generator, base: pd.DataFrame, outc: pd.DataF
                 chosen[int(i)] = arche
                 need[arche] -= 1
                 break
-    if any(need.values()):
-        raise RuntimeError(f"demo: not enough eligible patients for the imaging sub-study: {need}")
     return chosen
+
+
+def shortfall(chosen: dict[int, str]) -> dict[str, int]:
+    """Archetype slots left empty (non-empty only for small development cohorts)."""
+    counts = {a: 0 for a in ARCHETYPES}
+    for a in chosen.values():
+        counts[a] += 1
+    return {a: n - counts[a] for a, n in ARCHETYPES.items() if n > counts[a]}
 
 
 def _scaled(les: LesionSet, f: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
