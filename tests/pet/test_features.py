@@ -243,3 +243,16 @@ def test_feret_diameters_equal_brute_force_on_random_masks(seed: int) -> None:
     assert feret_diameter_mm(mask, a3) == pytest.approx(float(pdist(pts).max()), rel=1e-12)
     per_slice = [float(pdist(np.argwhere(mask[k]) @ a3[:, 1:].T).max()) for k in range(6) if mask[k].sum() > 1]
     assert axial_diameter_mm(mask, a3) == pytest.approx(max(per_slice), rel=1e-12)
+
+
+def test_user_segmentation_with_label_gaps() -> None:
+    from cartlens.pet import Segmentation
+    from cartlens.pet.features import lesion_features
+
+    d = np.ones((3, 3, 9))
+    d[1, 1, 1], d[1, 1, 7] = 5.0, 8.0
+    labels = np.zeros(d.shape, dtype=np.uint32)
+    labels[1, 1, 1], labels[1, 1, 7] = 1, 3                    # label 2 unused
+    seg = Segmentation(labels, "suv4", 26, 0.0, 4.0)
+    feats = lesion_features(vol(d), seg)
+    assert seg.n_lesions == 2 and [(f.id, f.suvmax) for f in feats] == [(1, 5.0), (3, 8.0)]

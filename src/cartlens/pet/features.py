@@ -123,10 +123,11 @@ def _measure(volume: SUVVolume, seg: Segmentation, peak_volume_ml: float
     fgd = seg.foreground
     assert fgd is not None
     counts = fgd.counts
+    ids = np.flatnonzero(counts[1:] > 0) + 1                    # labels present (a user's labels may skip ids)
     vmax = fgd.reduce(np.maximum, data, -np.inf)
-    sums = fgd.reduce(np.add, data, 0.0)[1:]
+    sums = fgd.reduce(np.add, data, 0.0)
     zyx = np.stack(np.unravel_index(fgd.index, data.shape), axis=1).astype(np.float64)
-    mean_idx = np.add.reduceat(zyx, fgd.starts[:-1], axis=0) / counts[1:, None]
+    mean_idx = np.add.reduceat(zyx, fgd.starts[:-1][ids - 1], axis=0) / counts[ids, None]
     centroids = volume.index_to_mm(mean_idx)                    # affine is linear: mean then map
     boxes = fgd.boxes(data.shape)
     kernel, _ = peak_kernel(volume.spacing_mm, volume_ml=peak_volume_ml)
@@ -135,15 +136,15 @@ def _measure(volume: SUVVolume, seg: Segmentation, peak_volume_ml: float
     v_ml = volume.voxel_volume_ml
     out = []
     extremes = []
-    for i in range(n):
-        box = boxes[i]
+    for row, lid in enumerate(ids):
+        box = boxes[lid - 1]
         assert box is not None
-        mask = labels[box] == i + 1
+        mask = labels[box] == lid
         extremes.append(row_extremes(mask) + [s.start for s in box])
         out.append(LesionFeatures(
-            id=i + 1, n_voxels=int(counts[i + 1]), volume_ml=float(counts[i + 1] * v_ml),
-            suvmax=float(vmax[i + 1]), suvmean=float(sums[i] / counts[i + 1]), suvpeak=float(peaks[i]),
-            tlg=float(sums[i] * v_ml), centroid_mm=tuple(float(c) for c in centroids[i]),  # type: ignore[arg-type]
+            id=int(lid), n_voxels=int(counts[lid]), volume_ml=float(counts[lid] * v_ml),
+            suvmax=float(vmax[lid]), suvmean=float(sums[lid] / counts[lid]), suvpeak=float(peaks[lid - 1]),
+            tlg=float(sums[lid] * v_ml), centroid_mm=tuple(float(c) for c in centroids[row]),  # type: ignore[arg-type]
             max_diameter_mm=feret_diameter_mm(mask, a3), axial_diameter_mm=axial_diameter_mm(mask, a3)))
     points = volume.index_to_mm(np.concatenate(extremes)) if extremes else np.zeros((0, 3))
     return tuple(out), points

@@ -81,7 +81,8 @@ class Segmentation:
 
     @property
     def n_lesions(self) -> int:
-        return len(self.foreground.counts) - 1  # type: ignore[union-attr]
+        """Number of labels with at least one voxel."""
+        return int(np.count_nonzero(self.foreground.counts[1:]))  # type: ignore[union-attr]
 
     def parameters(self) -> dict[str, Any]:
         """The method parameters that every output row carries (§0)."""
