@@ -82,8 +82,8 @@ def response_rows(rng: np.random.Generator, les: LesionSet, *, depth: str, scan_
     keep Deauville 4-5 with reduced uptake; ``PR_high``: as PR with residual SUVmax 40-90 % of baseline;
     ``SD``: sizes 80-100 %, 1-2 lesions keep Deauville 4-5 with unchanged uptake - Lugano NMR)."""
     n = nles(les)
-    f = {"CR": (0.0, 0.55), "SD": (0.8, 1.0)}.get(depth, (0.35, 0.75))
-    f = rng.uniform(f[0], f[1], n)
+    lo_f, hi_f = {"CR": (0.0, 0.55), "SD": (0.8, 1.0)}.get(depth, (0.35, 0.75))
+    f = rng.uniform(lo_f, hi_f, n)
     gone = (f < 0.2) & (depth == "CR")
     ldi, sdi, state = _size_state(les["ldi_cm"] * f, les["sdi_cm"] * f, gone)
     suv_bl = les["suvmax"]
