@@ -133,7 +133,7 @@ def km_panel(frame: pd.DataFrame, endpoint: str, group_col: str, order: Sequence
         text, med = median_text(sub["_t"].to_numpy(), sub["_e"].to_numpy())
         at = surv_at(sub["_t"].to_numpy(), sub["_e"].to_numpy(), horizon)
         row = {"group": g, "n": len(sub), "events": int(sub["_e"].sum()), "median, months (95% CI)": text,
-               f"{horizon:g}-month survival": at["surv"], "lower": at["lower"], "upper": at["upper"],
+               f"{horizon:g}-month survival": at["surv"], "95% CI lower": at["lower"], "95% CI upper": at["upper"],
                "HR (95% CI)": "ref." if g == ref else ""}
         if g != ref and ref is not None:
             pair = d[d[group_col].isin([ref, g])]
