@@ -256,3 +256,29 @@ def test_user_segmentation_with_label_gaps() -> None:
     seg = Segmentation(labels, "suv4", 26, 0.0, 4.0)
     feats = lesion_features(vol(d), seg)
     assert seg.n_lesions == 2 and [(f.id, f.suvmax) for f in feats] == [(1, 5.0), (3, 8.0)]
+
+
+def test_results_invariant_to_array_flip_and_transpose() -> None:
+    # the same patient-space object stored with reversed slices and swapped rows/columns (affine adjusted)
+    # must give identical features in mm / mL: geometry comes from the affine, never from axis order
+    rng = np.random.default_rng(4)
+    d = np.ones((20, 16, 18))
+    d[3:8, 2:6, 4:9] = 6.0 + rng.random((5, 4, 5))
+    d[14:17, 10:14, 12:15] = 9.0
+    a = vol(d, (3.0, 2.0, 2.5), (10.0, -5.0, 7.0))
+    flipped = d[::-1].transpose(0, 2, 1)                                  # (k', i, j)
+    aff = np.zeros((4, 4))
+    aff[:3, 0] = -a.affine[:3, 0]                                         # k' = 19 - k
+    aff[:3, 1] = a.affine[:3, 2]
+    aff[:3, 2] = a.affine[:3, 1]
+    aff[:3, 3] = a.affine[:3, 3] + 19 * a.affine[:3, 0]
+    aff[3, 3] = 1.0
+    b = SUVVolume(np.ascontiguousarray(flipped, dtype=np.float32), aff)
+    ra, rb = quantify(a, method="pct41"), quantify(b, method="pct41")
+    key = lambda les: les.suvmax  # noqa: E731
+    for la, lb in zip(sorted(ra.lesions, key=key), sorted(rb.lesions, key=key)):
+        assert lb.volume_ml == pytest.approx(la.volume_ml) and lb.tlg == pytest.approx(la.tlg)
+        assert lb.centroid_mm == pytest.approx(la.centroid_mm)
+        assert lb.max_diameter_mm == pytest.approx(la.max_diameter_mm)
+        assert lb.suvpeak == pytest.approx(la.suvpeak, rel=1e-6)
+    assert rb.dmax_mm == pytest.approx(ra.dmax_mm) and rb.dmax_voxel_mm == pytest.approx(ra.dmax_voxel_mm)
