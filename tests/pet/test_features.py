@@ -275,7 +275,7 @@ def test_results_invariant_to_array_flip_and_transpose() -> None:
     aff[3, 3] = 1.0
     b = SUVVolume(np.ascontiguousarray(flipped, dtype=np.float32), aff)
     ra, rb = quantify(a, method="pct41"), quantify(b, method="pct41")
-    key = lambda les: les.suvmax  # noqa: E731
+    key = lambda les: les.suvmax
     for la, lb in zip(sorted(ra.lesions, key=key), sorted(rb.lesions, key=key)):
         assert lb.volume_ml == pytest.approx(la.volume_ml) and lb.tlg == pytest.approx(la.tlg)
         assert lb.centroid_mm == pytest.approx(la.centroid_mm)
