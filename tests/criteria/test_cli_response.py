@@ -90,3 +90,15 @@ def test_invalid_lesion_row_names_file_row_column(tmp_path) -> None:
     result = invoke(data, "--format", "json")
     assert result.exit_code == 2
     assert "lesions.csv:4:state" in result.stderr
+
+
+@pytest.mark.parametrize("path", sorted(FIXTURES.glob("C*.json")), ids=lambda p: p.stem)
+def test_every_fixture_through_the_cli(tmp_path, path) -> None:
+    # The acceptance path: a data directory -> cartlens response --format json (cartlens.io reader).
+    case = load_case(path)
+    write_dir(tmp_path, (path.stem,))
+    body = json.loads(invoke(tmp_path, "--format", "json").stdout)
+    for scan_id, per_criterion in case["expected"].items():
+        for criterion, expected in per_criterion.items():
+            obj = next(o for o in body if o["scan_id"] == scan_id and o["criterion"] == criterion)
+            assert (obj["category"], sorted(obj["reasons"])) == (expected["category"], sorted(expected["reasons"]))
