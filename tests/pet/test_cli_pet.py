@@ -141,3 +141,22 @@ def test_deidentify_command(tmp_path: Path) -> None:
     res = runner.invoke(app, ["pet", "deidentify", str(tmp_path / "s"), "--out", str(tmp_path / "o2"),
                               "--pseudonym", "P9", "--key-file", str(tmp_path / "short")])
     assert res.exit_code == 2 and "at least 16 bytes" in res.stderr
+
+
+def test_quantify_pct41_with_external_seeds(tmp_path: Path) -> None:
+    # a lesion of SUV 3 (below 4: no SUV4 seed) becomes quantifiable with an external seed mask
+    arr = np.ones((20, 20, 20), np.float32)
+    arr[5:8, 5:8, 5:8] = 3.0
+    seeds = np.zeros(arr.shape, np.uint8)
+    seeds[6, 6, 6] = 1
+    aff = np.diag([2.0, 2.0, 2.0, 1.0])
+    nib.save(nib.Nifti1Image(arr, aff), tmp_path / "pet.nii.gz")
+    nib.save(nib.Nifti1Image(seeds, aff), tmp_path / "seeds.nii.gz")
+    base = ["pet", "quantify", "--nifti", str(tmp_path / "pet.nii.gz"), "--format", "json"]
+    assert json.loads(runner.invoke(app, base + ["--method", "pct41"]).stdout)["n_lesions"] == 0
+    res = runner.invoke(app, base + ["--method", "pct41", "--seeds", str(tmp_path / "seeds.nii.gz")])
+    out = json.loads(res.stdout)
+    # 41 % of 3 = 1.23 > background 1: the 27-voxel cube (27 x 0.008 = 0.216 mL)
+    assert out["n_lesions"] == 1 and abs(out["mtv_ml"] - 0.216) < 1e-9
+    res = runner.invoke(app, base + ["--method", "suv4", "--seeds", str(tmp_path / "seeds.nii.gz")])
+    assert res.exit_code == 2 and "pct41 only" in res.stderr

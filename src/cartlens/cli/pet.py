@@ -66,6 +66,8 @@ def quantify_cmd(
                                                       "components >= 50 % inside are removed.")] = None,
     liver_mask: Annotated[Path | None, typer.Option("--liver-mask", help="NIfTI liver mask: 3 cm reference VOI.")] = None,
     aorta_mask: Annotated[Path | None, typer.Option("--aorta-mask", help="NIfTI descending-aorta mask: blood pool.")] = None,
+    seeds: Annotated[Path | None, typer.Option("--seeds", help="NIfTI lesion labels/mask on the PET grid: seeds "
+                                               "for pct41 (default: the SUV >= 4 components).")] = None,
 ) -> None:
     """Quantify one PET scan: MTV, TLG, SUVmax/peak, lesion count, Dmax and the lesion list."""
     from cartlens.pet import PETInputError, load_dicom_suv, load_nifti, quantify
@@ -73,13 +75,16 @@ def quantify_cmd(
 
     if (dicom is None) == (nifti is None):
         _fail("pet quantify: give exactly one of --dicom DIR or --nifti FILE", 2)
+    if seeds is not None and method is not Method.pct41:
+        _fail("pet quantify: --seeds applies to --method pct41 only", 2)
     try:
         volume = load_dicom_suv(dicom, suv_type=suv_type) if dicom is not None else load_nifti(nifti)  # type: ignore[arg-type]
         organs = load_mask_nifti(exclude_mask, volume) if exclude_mask is not None else None
         liver = load_mask_nifti(liver_mask, volume) > 0 if liver_mask is not None else None
         aorta = load_mask_nifti(aorta_mask, volume) > 0 if aorta_mask is not None else None
+        seed_labels = load_mask_nifti(seeds, volume) if seeds is not None else None
         result = quantify(volume, method=method.value, min_volume_ml=min_volume_ml, connectivity=connectivity,
-                          exclude_mask=organs, liver_mask=liver, aorta_mask=aorta)
+                          exclude_mask=organs, liver_mask=liver, aorta_mask=aorta, seeds=seed_labels)
     except PETInputError as err:
         _fail(str(err), 2)
     except Exception as err:  # noqa: BLE001 - a bug: say so, exit 1, no traceback for the user
