@@ -148,6 +148,13 @@ def _emit(body: dict[str, Any], fmt: Format, tables: list[tuple[str, pd.DataFram
         typer.echo(f"{title}\n{table.to_string()}\n")
 
 
+def _km_title(level: str, curve: Any) -> str:
+    med, lo, hi = curve.median()
+    show = (lambda v: "NA" if v is None else f"{v:g}")
+    return (f"{level}: n = {curve.n}, events = {curve.events:g}, median = {show(med)} "
+            f"({curve.conf_level:.0%} CI {show(lo)} to {show(hi)})")
+
+
 def _parse_times(text: str) -> list[float]:
     if not text.strip():
         return []
@@ -193,7 +200,7 @@ def km_command(data: DataOpt, time: TimeOpt, event: EventOpt,
         raise _fail(str(exc)) from None
     _note_dropped(dropped)
     body = {"groups": {k: c.to_dict(at=at) for k, c in curves.items()}, "n_dropped_missing": dropped}
-    _emit(body, fmt, [(f"{k}", pd.DataFrame(c.at(at)) if at else c.summary()) for k, c in curves.items()])
+    _emit(body, fmt, [(_km_title(k, c), pd.DataFrame(c.at(at)) if at else c.summary()) for k, c in curves.items()])
 
 
 def logrank_command(data: DataOpt, time: TimeOpt, event: EventOpt,
