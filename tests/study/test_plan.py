@@ -95,3 +95,16 @@ def test_sections_without_their_data_say_why(tmp_path):
     assert status["cohort"] == "ok" and "car_impi" not in status
     html = (tmp_path / "report.html").read_text(encoding="utf-8")
     assert "Not run: no scans/lesions tables" in html and "Not run: no toxicity table" in html
+
+
+def test_missing_cohort_column_runs_as_development_with_a_warning(tmp_path):
+    tables = _tiny_tables()
+    tables["patients"] = tables["patients"].drop(columns="cohort")
+    only_cohort = {k: k == "cohort" for k in ("cohort", "response", "car_impi", "toxicity", "strata", "factors",
+                                              "landmarks", "failure")}
+    plan = plan_from_dict({"data": {"builtin": "demo"}, "study": {"svg": False}, "sections": only_cohort})
+    res = run_study(plan, out_dir=tmp_path, tables=tables, progress=False)
+    assert res.sections["cohort"].status == "ok"
+    (warning,) = res.record["warnings"]                  # names the column and the cohort used
+    assert warning.startswith("patients.cohort:") and "'development'" in warning
+    assert "every patient was put in the development cohort" in (tmp_path / "report.html").read_text()
