@@ -80,16 +80,15 @@ def concordance_batch(time: np.ndarray, event: np.ndarray, risk: np.ndarray, wei
             idx -= idx & -idx
         return acc
 
+    flat_rows = np.arange(b)
+
     def insert(idx: np.ndarray, val: np.ndarray) -> None:
-        idx = idx.copy()
-        single = idx.shape[1] == 1                        # one subject: indices are unique per row
-        for _ in range(steps):
-            if single:
-                tree[rows, idx] += val
-            else:
-                np.add.at(tree, (np.broadcast_to(rows, idx.shape), idx), val)
-            idx += idx & -idx
-            np.minimum(idx, size + 1, out=idx)            # spill column, never queried
+        for col in range(idx.shape[1]):                   # one subject at a time: unique index per row
+            i, v = idx[:, col].copy(), val[:, col]
+            for _ in range(steps):
+                tree[flat_rows, i] += v
+                i += i & -i
+                np.minimum(i, size + 1, out=i)            # spill column, never queried
     pending = np.empty(0, dtype=np.int64)                 # events of the previous (later) time
     for lo, hi in zip(bounds[:-1], bounds[1:]):
         members = order[lo:hi]
@@ -310,52 +309,60 @@ def calibration_at_horizon(time: ArrayLike, event: ArrayLike, index: ArrayLike, 
 
 
 # --------------------------------------------------------------------------- batched Cox fits
-def _revcumsum(a: np.ndarray) -> np.ndarray:
-    return np.cumsum(a[:, ::-1], axis=1)[:, ::-1]
+def _risk_sums(values: np.ndarray, rs_start: np.ndarray) -> np.ndarray:
+    """Σ over each risk set {i: t_i >= u_j} (subjects sorted by time on axis 0): block sums, then a
+    reverse cumulative sum over the J event times."""
+    blocks = np.add.reduceat(values, rs_start, axis=0)
+    return np.cumsum(blocks[::-1], axis=0)[::-1]
 
 
-def _cox_terms(xs: np.ndarray, xxu: np.ndarray, iu: tuple[np.ndarray, np.ndarray], ws: np.ndarray, dd: np.ndarray,
-               ev: np.ndarray, gstart: np.ndarray, rs_start: np.ndarray, dcount: np.ndarray, beta: np.ndarray,
-               efron: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _cox_terms(xs: np.ndarray, xxu: np.ndarray, iu: tuple[np.ndarray, np.ndarray], ws: np.ndarray, wd: np.ndarray,
+               ev: np.ndarray, gstart: np.ndarray, rs_start: np.ndarray,
+               tied: list[tuple[np.ndarray, np.ndarray]], beta: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Log partial likelihood, score and information for B frequency-weighted data sets at once.
 
-    Second moments are carried as upper triangles (``xxu`` = x_i x_iᵀ[iu], shape (·, n, k)).
+    Layout: subjects (sorted by time) on axis 0, replicates on axis 1 — ``ws``, ``wd`` (n, B); ``xs`` (n, p)
+    shared or (n, B, p); second moments as upper triangles ``xxu`` (n, k) or (n, B, k).
     """
-    nb, p = ws.shape[0], xs.shape[-1]
-    xb = np.broadcast_to(xs, (nb, *xs.shape[-2:]))
-    eta = np.einsum("bnp,bp->bn", xb, beta)
+    nb, p = ws.shape[1], beta.shape[1]
+    shared = xs.ndim == 2
+    eta = xs @ beta.T if shared else np.einsum("nbp,bp->nb", xs, beta)
     e = ws * np.exp(eta)
-    ex = e[:, :, None] * xb
-    exx = e[:, :, None] * xxu
-    a0, a1, a2 = (_revcumsum(v)[:, rs_start] for v in (e, ex, exx))
-    d0, d1, d2 = (np.add.reduceat(v[:, ev], gstart, axis=1) for v in (e, ex, exx))
-    wd = ws * dd
-    ll = np.sum(wd * eta, axis=1)
+    ex = e[:, :, None] * (xs[:, None, :] if shared else xs)
+    exx = e[:, :, None] * (xxu[:, None, :] if shared else xxu)
+    a0, a1, a2 = (_risk_sums(v, rs_start) for v in (e, ex, exx))
+    d0, d1, d2 = (np.add.reduceat(v[ev], gstart, axis=0) for v in (e, ex, exx))
+    ll = np.sum(wd * eta, axis=0)
     # Efron: for the r-th of d tied deaths the denominator is a0 − c_r d0, c_r = r/d (Breslow: 0).  The
     # sums over r of the score and information terms only need the scalar sums below, so the loop
-    # runs on (B, J) arrays and the moment algebra is done once.
-    s1, s2 = np.zeros_like(a0), np.zeros_like(a0)             # Σ 1/den, Σ c/den
-    q0, q1, q2 = np.zeros_like(a0), np.zeros_like(a0), np.zeros_like(a0)   # Σ 1/den², Σ c/den², Σ c²/den²
-    for r in range(int(dcount.max()) if dcount.size else 0):
-        active = dcount > r
-        c = np.where(active, r / np.maximum(dcount, 1), 0.0) if efron else np.zeros_like(dcount)
-        den = np.where(active, a0 - c * d0, 1.0)
-        inv = np.where(active, 1.0 / den, 0.0)
-        ll -= np.sum(np.where(active, np.log(den), 0.0), axis=1)
-        s1 += inv
-        s2 += c * inv
+    # runs over the (flattened) cells that still have an r-th death and the moment algebra is done once.
+    s1, s2 = np.zeros(a0.size), np.zeros(a0.size)             # Σ 1/den, Σ c/den  (flattened J·B)
+    q0, q1, q2 = np.zeros(a0.size), np.zeros(a0.size), np.zeros(a0.size)   # Σ 1/den², Σ c/den², Σ c²/den²
+    a0f, d0f = a0.ravel(), d0.ravel()
+    log_den = np.zeros(a0.size)
+    for idx, c in tied:                                       # (flat cells with d > r, c_r there)
+        den = a0f[idx] - c * d0f[idx]
+        inv = 1.0 / den
+        log_den[idx] += np.log(den)
         inv2 = inv * inv
-        q0 += inv2
-        q1 += c * inv2
-        q2 += c * c * inv2
-    grad = np.einsum("bn,bnp->bp", wd, xb) - np.sum(a1 * s1[..., None] - d1 * s2[..., None], axis=1)
+        s1[idx] += inv
+        s2[idx] += c * inv
+        q0[idx] += inv2
+        q1[idx] += c * inv2
+        q2[idx] += c * c * inv2
+    ll -= log_den.reshape(a0.shape).sum(axis=0)
+    s1, s2, q0, q1, q2 = (v.reshape(a0.shape) for v in (s1, s2, q0, q1, q2))
+    score = wd.T @ xs if shared else np.einsum("nb,nbp->bp", wd, xs)
+    grad = score - np.einsum("jbp,jb->bp", a1, s1) + np.einsum("jbp,jb->bp", d1, s2)
     i0, i1 = iu
-    info_u = np.sum(a2 * s1[..., None] - d2 * s2[..., None] - a1[..., i0] * a1[..., i1] * q0[..., None]
-                    + (a1[..., i0] * d1[..., i1] + d1[..., i0] * a1[..., i1]) * q1[..., None]
-                    - d1[..., i0] * d1[..., i1] * q2[..., None], axis=1)
+    second = np.einsum("jbk,jb->bk", a2, s1) - np.einsum("jbk,jb->bk", d2, s2)
     info = np.empty((nb, p, p))
-    info[:, i0, i1] = info_u
-    info[:, i1, i0] = info_u
+    info[:, i0, i1] = second
+    info[:, i1, i0] = second
+    cross = np.einsum("jbp,jbq,jb->bpq", a1, d1, q1)
+    info -= np.einsum("jbp,jbq,jb->bpq", a1, a1, q0)
+    info += cross + np.swapaxes(cross, 1, 2)
+    info -= np.einsum("jbp,jbq,jb->bpq", d1, d1, q2)
     return ll, grad, info
 
 
@@ -369,21 +376,21 @@ def cox_batch_fit(time: np.ndarray, event: np.ndarray, x: np.ndarray, w: np.ndar
     """
     order = np.argsort(time, kind="stable")
     t, dd = time[order], (event[order] > 0).astype(float)
-    xs = x[order] if x.ndim == 2 else x[:, order]
-    xs = xs - xs.mean(axis=-2, keepdims=True)               # centring leaves beta unchanged
-    ws = w[:, order]
+    xs = x[order] if x.ndim == 2 else np.ascontiguousarray(np.swapaxes(x[:, order], 0, 1))   # (n, [B,] p)
+    xs = xs - xs.mean(axis=0, keepdims=True)                 # centring leaves beta unchanged
+    ws = np.ascontiguousarray(w[:, order].T)                 # (n, B)
     ev = np.flatnonzero(dd)
     gstart = np.flatnonzero(np.r_[True, t[ev][1:] != t[ev][:-1]])
     rs_start = np.searchsorted(t, t[ev][gstart], side="left")
-    dcount = np.add.reduceat(ws[:, ev], gstart, axis=1)
+    flat_d = np.add.reduceat(ws[ev], gstart, axis=0).ravel()  # deaths per (event time, replicate)
+    tied = []
+    for r in range(int(flat_d.max()) if flat_d.size else 0):
+        idx = np.flatnonzero(flat_d > r)
+        tied.append((idx, r / flat_d[idx] if ties == "efron" else np.zeros(idx.size)))
     iu = np.triu_indices(xs.shape[-1])
-    xxu = xs[..., iu[0]] * xs[..., iu[1]]
-    if xxu.ndim == 2:
-        xxu = xxu[None]
-    args = (xs, xxu, iu, ws, dd, ev, gstart, rs_start, dcount)
-    efron = ties == "efron"
+    args = (xs, xs[..., iu[0]] * xs[..., iu[1]], iu, ws, ws * dd[:, None], ev, gstart, rs_start, tied)
     beta = np.array(beta0, dtype=float)
-    ll, grad, info = _cox_terms(*args, beta, efron)
+    ll, grad, info = _cox_terms(*args, beta)
     conv = np.zeros(beta.shape[0], dtype=bool)
     with np.errstate(all="ignore"):
         for _ in range(max_iter):
@@ -392,13 +399,13 @@ def cox_batch_fit(time: np.ndarray, event: np.ndarray, x: np.ndarray, w: np.ndar
             except np.linalg.LinAlgError:
                 step = np.stack([np.linalg.lstsq(i, g, rcond=None)[0] for i, g in zip(info, grad)])
             new = beta + step
-            ll_new, g_new, i_new = _cox_terms(*args, new, efron)
+            ll_new, g_new, i_new = _cox_terms(*args, new)
             for _half in range(20):                          # R's step halving when ℓ decreases
                 bad = ~(ll_new >= ll - 1e-10 * np.abs(ll))
                 if not bad.any():
                     break
                 new[bad] = (beta[bad] + new[bad]) / 2
-                ll_new, g_new, i_new = _cox_terms(*args, new, efron)
+                ll_new, g_new, i_new = _cox_terms(*args, new)
             conv = np.abs(1 - ll / ll_new) <= eps
             beta, ll, grad, info = new, ll_new, g_new, i_new
             if conv.all():
@@ -437,7 +444,7 @@ class OptimismResult:
 
 def bootstrap_optimism(time: ArrayLike, event: ArrayLike, X: ArrayLike, *, n_boot: int = 200,
                        seed: int | None = 0, ties: Literal["efron", "breslow"] = "efron",
-                       chunk: int = 250) -> OptimismResult:
+                       chunk: int = 1000) -> OptimismResult:
     """Harrell/Steyerberg bootstrap optimism correction of a Cox model's C (and Dxy, calibration slope).
 
     For b = 1..B the model is refitted on a bootstrap sample (seeded numpy PCG64 multinomial weights),
@@ -480,8 +487,10 @@ def bootstrap_optimism(time: ArrayLike, event: ArrayLike, X: ArrayLike, *, n_boo
         w = rng.multinomial(t.size, np.full(t.size, 1.0 / t.size), size=size).astype(float)
         beta, ok = cox_batch_fit(t, d, x, w, np.broadcast_to(full.coef, (size, x.shape[1])), ties=ties)
         risk = (beta @ ux.T)[:, inv]
-        c_boot.append(_c_from_counts(*concordance_batch(t, d, risk, weight=w)))
-        c_orig.append(_c_from_counts(*concordance_batch(t, d, risk)))
+        both = _c_from_counts(*concordance_batch(t, d, np.vstack([risk, risk]),
+                                                 weight=np.vstack([w, np.ones_like(w)])))
+        c_boot.append(both[:size])                         # on the bootstrap sample (frequency weights)
+        c_orig.append(both[size:])                         # on the original data
         sl, ok2 = cox_batch_fit(t, d, risk[:, :, None], np.ones_like(w), np.ones((size, 1)), ties=ties)
         slope.append(sl[:, 0])
         ok_all.append(ok & ok2)
