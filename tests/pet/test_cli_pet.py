@@ -160,3 +160,14 @@ def test_quantify_pct41_with_external_seeds(tmp_path: Path) -> None:
     assert out["n_lesions"] == 1 and abs(out["mtv_ml"] - 0.216) < 1e-9
     res = runner.invoke(app, base + ["--method", "suv4", "--seeds", str(tmp_path / "seeds.nii.gz")])
     assert res.exit_code == 2 and "pct41 only" in res.stderr
+
+
+def test_liver_point_option(tmp_path: Path) -> None:
+    arr = np.full((30, 30, 30), 2.0, np.float32)          # uniform SUV 2 "liver"; 2 mm voxels, RAS diagonal
+    nib.save(nib.Nifti1Image(arr, np.diag([2.0, 2.0, 2.0, 1.0])), tmp_path / "pet.nii.gz")
+    base = ["pet", "quantify", "--nifti", str(tmp_path / "pet.nii.gz"), "--format", "json"]
+    # voxel (i, j, k) = (15, 15, 15) is RAS (30, 30, 30) = LPS (-30, -30, 30)
+    out = json.loads(runner.invoke(app, base + ["--liver-point", "-30,-30,30"]).stdout)
+    assert out["liver"]["mean"] == 2.0 and out["liver"]["centre_mm"] == [-30.0, -30.0, 30.0]
+    res = runner.invoke(app, base + ["--liver-point", "1,2"])
+    assert res.exit_code == 2 and "three numbers" in res.stderr

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy.spatial.distance import pdist
 
-from cartlens.pet import SUVVolume, quantify
+from cartlens.pet import PETInputError, SUVVolume, quantify
 from cartlens.pet.geometry import max_pairwise_distance
 from cartlens.pet.peak import peak_kernel
 from cartlens.pet.references import liver_reference
@@ -282,3 +282,16 @@ def test_results_invariant_to_array_flip_and_transpose() -> None:
         assert lb.max_diameter_mm == pytest.approx(la.max_diameter_mm)
         assert lb.suvpeak == pytest.approx(la.suvpeak, rel=1e-6)
     assert rb.dmax_mm == pytest.approx(ra.dmax_mm) and rb.dmax_voxel_mm == pytest.approx(ra.dmax_voxel_mm)
+
+
+def test_liver_reference_at_user_point() -> None:
+    # uniform "liver" SUV 2.0; VOI centred at (x, y, z) = (40, 40, 40) mm on a 2 mm grid -> voxel (20, 20, 20)
+    g = np.ogrid[:40, :40, :40]
+    liver = sum((gi - 20) ** 2 for gi in g) <= 17**2
+    d = np.where(liver, 2.0, 0.8)
+    res = quantify(vol(d), liver_centre_mm=(40.0, 40.0, 40.0))
+    assert res.liver is not None and res.liver.mean == pytest.approx(2.0)
+    assert res.liver.centre_mm == pytest.approx((40.0, 40.0, 40.0))
+    assert res.liver.volume_ml == pytest.approx(4.0 / 3.0 * math.pi * 1.5**3, rel=0.03)
+    with pytest.raises(PETInputError, match="outside the image"):
+        quantify(vol(d), liver_centre_mm=(500.0, 0.0, 0.0))

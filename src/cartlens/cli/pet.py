@@ -66,6 +66,8 @@ def quantify_cmd(
                                                       "components >= 50 % inside are removed.")] = None,
     liver_mask: Annotated[Path | None, typer.Option("--liver-mask", help="NIfTI liver mask: 3 cm reference VOI.")] = None,
     aorta_mask: Annotated[Path | None, typer.Option("--aorta-mask", help="NIfTI descending-aorta mask: blood pool.")] = None,
+    liver_point: Annotated[str | None, typer.Option("--liver-point", help="x,y,z (patient LPS mm): centre of the "
+                                                    "3 cm liver VOI, instead of --liver-mask.")] = None,
     seeds: Annotated[Path | None, typer.Option("--seeds", help="NIfTI lesion labels/mask on the PET grid: seeds "
                                                "for pct41 (default: the SUV >= 4 components).")] = None,
 ) -> None:
@@ -77,6 +79,15 @@ def quantify_cmd(
         _fail("pet quantify: give exactly one of --dicom DIR or --nifti FILE", 2)
     if seeds is not None and method is not Method.pct41:
         _fail("pet quantify: --seeds applies to --method pct41 only", 2)
+    point: tuple[float, float, float] | None = None
+    if liver_point is not None:
+        try:
+            x, y, z = (float(v) for v in liver_point.split(","))
+        except ValueError:
+            _fail("--liver-point: give three numbers x,y,z in mm", 2)
+        if liver_mask is not None:
+            _fail("--liver-point: not together with --liver-mask", 2)
+        point = (x, y, z)
     try:
         volume = load_dicom_suv(dicom, suv_type=suv_type) if dicom is not None else load_nifti(nifti)  # type: ignore[arg-type]
         organs = load_mask_nifti(exclude_mask, volume) if exclude_mask is not None else None
@@ -84,7 +95,8 @@ def quantify_cmd(
         aorta = load_mask_nifti(aorta_mask, volume) > 0 if aorta_mask is not None else None
         seed_labels = load_mask_nifti(seeds, volume) if seeds is not None else None
         result = quantify(volume, method=method.value, min_volume_ml=min_volume_ml, connectivity=connectivity,
-                          exclude_mask=organs, liver_mask=liver, aorta_mask=aorta, seeds=seed_labels)
+                          exclude_mask=organs, liver_mask=liver, aorta_mask=aorta, seeds=seed_labels,
+                          liver_centre_mm=point)
     except PETInputError as err:
         _fail(str(err), 2)
     except Exception as err:  # noqa: BLE001 - a bug: say so, exit 1, no traceback for the user

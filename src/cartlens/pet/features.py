@@ -28,7 +28,7 @@ from cartlens.pet.geometry import (
 )
 from cartlens.pet.normalisers import bsa_dubois_m2, lbm_janmahasatian_kg
 from cartlens.pet.peak import PEAK_VOLUME_ML, peak_kernel, suvpeak_per_lesion
-from cartlens.pet.references import ReferenceRegion, blood_pool_reference, liver_reference
+from cartlens.pet.references import ReferenceRegion, blood_pool_reference, liver_reference, liver_reference_at
 from cartlens.pet.segment import Segmentation, segment
 from cartlens.pet.volume import SUVVolume
 
@@ -169,7 +169,8 @@ def quantify(volume: SUVVolume, *, method: Literal["suv4", "pct41"] = "suv4", co
              min_volume_ml: float = 0.0, exclude_mask: np.ndarray | None = None,
              peak_volume_ml: float = PEAK_VOLUME_ML, bsa_m2: float | None = None,
              liver_mask: np.ndarray | None = None, aorta_mask: np.ndarray | None = None,
-             seeds: np.ndarray | None = None, **segment_options: Any) -> PETResult:
+             seeds: np.ndarray | None = None, liver_centre_mm: tuple[float, float, float] | None = None,
+             **segment_options: Any) -> PETResult:
     """Segment and measure one scan.
 
     Parameters
@@ -188,6 +189,8 @@ def quantify(volume: SUVVolume, *, method: Literal["suv4", "pct41"] = "suv4", co
         Body surface area for SDmax; default Du Bois from the DICOM weight/height when known.
     liver_mask, aorta_mask : bool arrays, optional
         Deauville reference regions (§3.4); lesion voxels are excluded from the liver VOI.
+    liver_centre_mm : (x, y, z), optional
+        A user point (patient LPS mm) for the liver VOI instead of a mask.
 
     Returns
     -------
@@ -206,8 +209,9 @@ def quantify(volume: SUVVolume, *, method: Literal["suv4", "pct41"] = "suv4", co
     if volume.suv_type != "bw" and method == "suv4":
         flags.append(f"suv4_threshold_applied_to_suv_{volume.suv_type}")   # the 4.0 cut-off is defined on SUVbw
     liver = mbp = None
-    if liver_mask is not None:
-        liver, liver_flags = liver_reference(volume, liver_mask, lesion_mask=seg.labels > 0)
+    if liver_mask is not None or liver_centre_mm is not None:
+        liver, liver_flags = liver_reference(volume, liver_mask, lesion_mask=seg.labels > 0) \
+            if liver_mask is not None else liver_reference_at(volume, liver_centre_mm)  # type: ignore[arg-type]
         flags += liver_flags
         sul = _sul_factor(volume)
         if sul is not None:

@@ -81,15 +81,33 @@ def liver_reference(volume: SUVVolume, liver_mask: np.ndarray, *, lesion_mask: n
     if depth[best] < radius_mm + float(spacing.max()):
         raise PETInputError("liver_mask", f"no point lies {radius_mm + spacing.max():.1f} mm inside the liver "
                             f"(deepest {depth[best]:.1f} mm)")
-    centre = tuple(b + s.start for b, s in zip(best, box))
+    centre = tuple(int(b + s.start) for b, s in zip(best, box))
+    return _sphere_region(volume, centre, radius_mm, f"sphere_{2 * radius_mm:g}mm_deepest")
+
+
+def liver_reference_at(volume: SUVVolume, centre_mm: tuple[float, float, float], *,
+                       radius_mm: float = LIVER_VOI_RADIUS_MM) -> tuple[ReferenceRegion, list[str]]:
+    """Liver SUV in a 3 cm sphere centred at a user point (patient LPS mm; nearest voxel centre), §3.4."""
+    inverse = np.linalg.inv(volume.affine)
+    index = inverse[:3, :3] @ np.asarray(centre_mm, dtype=np.float64) + inverse[:3, 3]
+    centre = tuple(round(float(v)) for v in index)
+    if not all(0 <= c < n for c, n in zip(centre, volume.data.shape)):
+        raise PETInputError("liver point", f"{tuple(centre_mm)} mm lies outside the image")
+    return _sphere_region(volume, centre, radius_mm, f"sphere_{2 * radius_mm:g}mm_user_point")
+
+
+def _sphere_region(volume: SUVVolume, centre: tuple[int, ...], radius_mm: float, method: str
+                   ) -> tuple[ReferenceRegion, list[str]]:
+    """Voxel centres within ``radius_mm`` of voxel ``centre`` (clipped at the image border) and the QC flag."""
+    spacing = np.asarray(volume.spacing_mm)
     r = [int(np.ceil(radius_mm / s)) for s in spacing]
     win = tuple(slice(max(c - ri, 0), c + ri + 1) for c, ri in zip(centre, r))
-    grids = np.meshgrid(*[(np.arange(w.start, w.stop) - c) * s for w, c, s in zip(win, centre, spacing)],
-                        indexing="ij")
+    grids = np.meshgrid(*[(np.arange(w.start, min(w.stop, n)) - c) * s
+                          for w, c, s, n in zip(win, centre, spacing, volume.data.shape)], indexing="ij")
     ball = sum(g**2 for g in grids) <= radius_mm**2
     values = volume.data[win][ball].astype(np.float64)
     centre_mm = tuple(float(v) for v in volume.index_to_mm(np.array(centre))[0])
-    region = _stats("liver", values, volume.voxel_volume_ml, centre_mm, f"sphere_{2 * radius_mm:g}mm_deepest")
+    region = _stats("liver", values, volume.voxel_volume_ml, centre_mm, method)
     flags = []
     if not LIVER_QC_RANGE[0] <= region.mean <= LIVER_QC_RANGE[1]:
         flags.append(f"liver_suvmean_outside_1.3_3.0:{region.mean:.2f}")
