@@ -50,8 +50,8 @@ COLUMNS = ("patient_id", "centre", "scan_id", "day", "criterion", "category", "r
 AREA = float(UNITS_PER_CM) ** 2            # units^2 per cm^2
 
 
-def _check_criteria(criteria: Iterable[str]) -> tuple[str, ...]:
-    chosen = tuple(criteria)
+def _check_criteria(criteria: Iterable[str] | str) -> tuple[str, ...]:
+    chosen = (criteria,) if isinstance(criteria, str) else tuple(criteria)
     unknown = [c for c in chosen if c not in CRITERIA]
     if unknown or not chosen:
         raise ValueError(f"criteria must be a non-empty subset of {list(CRITERIA)}, got {list(chosen)}")
