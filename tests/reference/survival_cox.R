@@ -106,6 +106,12 @@ w <- NULL
 fsep <- withCallingHandlers(coxph(Surv(time, status) ~ x + z, sep), warning = function(m) { w <<- conditionMessage(m); invokeRestart("muffleWarning") })
 out$separation <- list(data = as.list(sep), warning = w, coef = unname(coef(fsep)), iter = fsep$iter, loglik = fsep$loglik)
 
+# starting values: loglik[1], score and Wald tests are at / against init (robust score too)
+fi <- coxph(Surv(time, status) ~ age + sex, lung, init = c(0.01, -0.3))
+fir <- coxph(Surv(time, status) ~ age + sex, lung, init = c(0.01, -0.3), robust = TRUE)
+out$init <- list(init = c(0.01, -0.3), loglik = fi$loglik, score = fi$score, wald = unname(fi$wald.test),
+                 coef = unname(coef(fi)), iter = fi$iter, robust_score = fir$rscore, robust_wald = unname(fir$wald.test))
+
 # monotone likelihood, tiny data: R runs out of iterations (iter = 21) and, as coxfit6 then applies chinv2 to
 # the unfactored information, reports a diagonal variance 1 / diag(I)
 nc <- data.frame(time = c(1, 1, 5, 7.35522445451485, 3.21111618639365, 7), status = c(1, 1, 1, 0, 0, 1),

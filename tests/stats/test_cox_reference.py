@@ -150,3 +150,18 @@ def test_predicted_survival_in_a_stratum() -> None:
     assert 2 * k == len(ref["surv"])
     with pytest.raises(ValueError, match="stratum: 7.0 is not one of"):
         fit.survfit(np.array([[60.0, 1.0]]), stratum=7.0)
+
+
+def test_init_as_r() -> None:
+    """coxph(init = c(0.01, -0.3)): loglik[1], score and Wald tests at / against init (robust score too)."""
+    t, d, x, _ = _lung()
+    ref = REF["init"]
+    fit = coxph(t, d, x, init=ref["init"])
+    np.testing.assert_allclose(fit.coef, ref["coef"], rtol=RTOL)
+    np.testing.assert_allclose(fit.loglik, ref["loglik"], rtol=1e-9)
+    assert fit.iterations == ref["iter"]
+    np.testing.assert_allclose([fit.score_test["chisq"], fit.wald_test["chisq"]], [ref["score"], ref["wald"]],
+                               rtol=RTOL)
+    rob = coxph(t, d, x, init=ref["init"], robust=True)
+    np.testing.assert_allclose([rob.score_test["chisq"], rob.wald_test["chisq"]],
+                               [ref["robust_score"], ref["robust_wald"]], rtol=RTOL)

@@ -63,6 +63,7 @@ class CoxResult:
     ties: str
     infinite: tuple[str, ...]    # covariates R would warn about ("coefficient may be infinite")
     converged: bool
+    init: np.ndarray             # starting values (zeros unless given); Wald and LR tests are against them
     _design: eng.CoxDesign = field(repr=False)
     _strata_levels: tuple[Any, ...] = field(repr=False)
     _strata_codes: np.ndarray = field(repr=False)
@@ -107,8 +108,9 @@ class CoxResult:
 
     @property
     def wald_test(self) -> dict[str, float]:
-        """Wald test ``beta' V^-1 beta`` with R's V (robust when robust=True)."""
-        stat = float(self.coef @ np.linalg.solve(self.var, self.coef))
+        """Wald test ``(beta - init)' V^-1 (beta - init)`` with R's V (robust when robust=True)."""
+        diff = self.coef - self.init          # R: coxph.wtest(var, coef - init)
+        stat = float(diff @ np.linalg.solve(self.var, diff))
         return _chi2_test(stat, len(self.names))
 
     @property
@@ -303,7 +305,7 @@ def coxph(time: ArrayLike, event: ArrayLike, X: ArrayLike, *, names: list[str] |
     if robust:
         var, rscore = _robust(design, coef, beta0, naive_var, cl)
     return CoxResult(cols, coef, var, naive_var, robust, loglik, sctest, rscore, design.means, lp, sd.n,
-                     int(sd.event.sum()), iters, ties, infinite, converged, design, sd.strata_levels,
+                     int(sd.event.sum()), iters, ties, infinite, converged, beta0, design, sd.strata_levels,
                      sd.strata, sd.time, cl)
 
 
@@ -390,8 +392,8 @@ def _robust(design: eng.CoxDesign, coef: np.ndarray, beta0: np.ndarray, naive_va
     """Robust variance ``D'D`` (D = weighted dfbeta, summed by cluster) and the robust score test (R coxph)."""
     w = design.weight[:, None]
     dfbeta = (eng.score_residuals(design, coef) * w) @ naive_var
-    # R coxph: the robust score test is at init only when a cluster is given, otherwise at beta = 0
-    score0 = eng.score_residuals(design, beta0 if cluster is not None else np.zeros_like(coef)) * w
+    # R coxph: robust => a cluster (one per row if none given), so the robust score test is at init (or 0)
+    score0 = eng.score_residuals(design, beta0) * w
     if cluster is not None:
         cl = cluster[design.order]
         k = int(cl.max()) + 1
