@@ -125,3 +125,21 @@ def test_lesion_risk_factors_recovered(cohort, failures):
     for k, v in planted.items():
         assert abs(fit.params[k] - v) <= 4 * fit.bse[k], (k, fit.params[k], v)
         assert fit.params[k] > 0
+
+
+def test_mixed_response_share_as_published(cohort, failures):
+    """Figura 2021: 84 % of recurring patients still had some pre-treatment lesion in response at failure.
+    Re-derived here: an index lesion at the failure scan with Deauville <= 3, or absent / too small, or a
+    product of diameters <= 50 % of baseline (patterns_of_failure.md section 2.4); 4 binomial SE."""
+    les = cohort.tables["lesions"]
+    idx = les.set_index(["patient_id", "scan_id", "lesion_id"])
+    mixed = []
+    for r in failures:
+        bl = idx.loc[(r["patient_id"], "BL")]
+        now = idx.loc[(r["patient_id"], r["scan_id"])].reindex(bl.index)
+        ppd_ratio = (now["ldi_cm"] * now["sdi_cm"]) / (bl["ldi_cm"] * bl["sdi_cm"])
+        responding = (now["deauville"].isin(["1", "2", "3"]) | now["state"].isin(["absent", "too_small"])
+                      | (ppd_ratio <= 0.5))
+        mixed.append(bool(responding.any()))
+    share, n, p = np.mean(mixed), len(mixed), 0.84
+    assert abs(share - p) <= 4 * np.sqrt(p * (1 - p) / n), share

@@ -41,6 +41,7 @@ PATTERN_PROBS = {"strictly_local": 13 / 36, "mixed": 18 / 36, "strictly_de_novo"
 LESION_LOG_OR = {"bulky_5cm": float(np.log(2.34)), "suv_ge10": float(np.log(2.08)),
                  "extranodal": float(np.log(1.49))}
 LESION_INTERCEPT = -1.3
+REFRACTORY_PROB = 0.18
 PATIENT_RE_SD = 0.5
 
 
@@ -153,21 +154,30 @@ def new_lesions(rng: np.random.Generator, les: LesionSet, k: int, scan_id: str, 
 
 
 def failure_rows(rng: np.random.Generator, les: LesionSet, nadir_ldi: np.ndarray, nadir_sdi: np.ndarray,
-                 *, pattern: str, scan_id: str, liver: float) -> tuple[list[LesionSet], np.ndarray]:
-    """Lesion rows of a first-progression scan and the local-failure flag of each index lesion."""
+                 *, pattern: str, scan_id: str, liver: float, refractory: bool = False
+                 ) -> tuple[list[LesionSet], np.ndarray]:
+    """Lesion rows of a first-progression scan and the local-failure flag of each index lesion.
+
+    Non-failing index lesions regress further (Deauville 2-3), so most failures are mixed responses; with
+    ``refractory`` they instead keep Deauville 4 and >= 85 % of their nadir size (no lesion in response).
+    """
     n = nles(les)
     fail = _failing(rng, les) if pattern != "strictly_de_novo" else np.zeros(n, dtype=bool)
     bl_ldi, bl_sdi = les["ldi_cm"], les["sdi_cm"]
     grown = np.maximum.reduce([1.3 * nadir_ldi, nadir_ldi + 1.0, np.full(n, 1.8), bl_ldi * rng.uniform(0.9, 1.4, n)])
-    shrunk = nadir_ldi * rng.uniform(0.7, 1.0, n)
+    shrunk = nadir_ldi * (rng.uniform(0.85, 1.0, n) if refractory else rng.uniform(0.7, 1.0, n))
     ldi_raw = np.where(fail, grown, shrunk)
     ratio = np.where(fail, bl_sdi / bl_ldi, np.where(nadir_ldi > 0, nadir_sdi / np.maximum(nadir_ldi, 1e-9), 0.7))
-    ldi, sdi, state = _size_state(ldi_raw, ldi_raw * ratio, (~fail) & (nadir_ldi == 0))
+    ldi, sdi, state = _size_state(ldi_raw, ldi_raw * ratio, (~fail) & (nadir_ldi == 0) & (not refractory))
     ldi, sdi = np.where(fail, np.ceil(ldi_raw * 10) / 10, ldi), np.where(fail, np.ceil(ldi_raw * ratio * 10) / 10, sdi)
     state = np.where(fail, "measured", state)
     suv_bl = les["suvmax"]
-    suv = np.where(fail, np.maximum(suv_bl * rng.uniform(0.9, 1.5, n), 6.0), rng.uniform(0.9, 0.95 * liver, n))
-    ds = np.where(fail, "5", np.where(suv <= 1.36, "2", "3"))
+    resolved_suv = rng.uniform(0.9, 0.95 * liver, n)
+    if refractory:
+        resolved_suv = np.maximum(suv_bl * rng.uniform(0.5, 0.8, n), 1.2 * liver)
+    suv = np.where(fail, np.maximum(suv_bl * rng.uniform(0.9, 1.5, n), 6.0), resolved_suv)
+    ds = np.where(fail, "5", np.where(suv > 2.5 * liver, "5", np.where(suv > liver, "4", np.where(suv <= 1.36, "2",
+                                                                                                  "3"))))
     uptake = np.where(fail, np.where(suv > 1.1 * suv_bl, "increased", "unchanged"), "decreased")
     vol = np.where(fail, les["volume_ml"] * (ldi_raw / bl_ldi) ** 3, 0.0)
     rows = _rows(les, scan_id, ldi, sdi, state, np.round(suv, 1), ds, uptake, np.round(vol, 2))
@@ -213,6 +223,7 @@ def build_followup(rng: np.random.Generator, base: pd.DataFrame, outc: pd.DataFr
         pfs, prog, os_days = int(outc["pfs_days"].iat[i]), bool(outc["progressed"].iat[i]), int(outc["os_days"].iat[i])
         d1 = int(outc["fu1_day"].iat[i])
         nadir_ldi, nadir_sdi = les["ldi_cm"], les["sdi_cm"]
+        depth = "none"
         if os_days >= d1 and not (prog and pfs <= d1):
             depth = _fu1_depth(rng, prog, pfs)
             rows = response_rows(rng, les, depth=depth, scan_id="FU1", liver=float(bl["liver_suvmean"]))
@@ -226,8 +237,11 @@ def build_followup(rng: np.random.Generator, base: pd.DataFrame, outc: pd.DataFr
         if prog:
             pattern = str(rng.choice(list(PATTERN_PROBS), p=list(PATTERN_PROBS.values())))
             scan_id = "FU1" if pfs == d1 else "PD"          # progression found on the day-30 scan itself
+            # Without a response at day 30, some failures show no lesion in response at all (Figura 2021: 84 %
+            # of recurrences were mixed responses).
+            refractory = depth in ("none", "SD") and bool(rng.random() < REFRACTORY_PROB)
             pd_rows, fail = failure_rows(rng, les, nadir_ldi, nadir_sdi, pattern=pattern, scan_id=scan_id,
-                                         liver=float(bl["liver_suvmean"]))
+                                         liver=float(bl["liver_suvmean"]), refractory=refractory)
             blocks.extend(pd_rows)
             nt_fail = bool((fail & (les["role"] == "nontarget")).any())
             scans.append(_scan(bl, scan_id, pfs, nontarget="unequivocal_progression" if nt_fail else "present"))
