@@ -31,7 +31,7 @@ from scipy import stats as sps
 from cartlens.stats.cox import CoxResult, coxph
 from cartlens.stats.riskgroups import quantile_type7
 
-__all__ = ["rcs_knots", "rcs_basis", "lsp_basis", "SplineCoxResult", "spline_cox", "linear_spline_cox"]
+__all__ = ["SplineCoxResult", "linear_spline_cox", "lsp_basis", "rcs_basis", "rcs_knots", "spline_cox"]
 
 
 def _r_seq(start: float, stop: float, length: int) -> np.ndarray:

@@ -20,7 +20,6 @@ Python's code-point order — R's locale collation may differ for mixed case; do
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -32,8 +31,18 @@ from scipy.special import gammaln
 
 from cartlens.stats.riskgroups import quantile_type7
 
-__all__ = ["TestResult", "mann_whitney", "kruskal_wallis", "chisq_test", "fisher_exact_rxc",
-           "GroupTestsResult", "group_tests", "TableTestsResult", "table_tests", "median_iqr"]
+__all__ = [
+    "GroupTestsResult",
+    "TableTestsResult",
+    "TestResult",
+    "chisq_test",
+    "fisher_exact_rxc",
+    "group_tests",
+    "kruskal_wallis",
+    "mann_whitney",
+    "median_iqr",
+    "table_tests",
+]
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,9 @@ one model per replicate; scikit-survival's ``concordance_index_ipcw`` uses anoth
 
 from __future__ import annotations
 
+import itertools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -34,8 +36,17 @@ from cartlens.stats.cox import coxph
 from cartlens.stats.cutpoint import check_time_event
 from cartlens.stats.km import kaplan_meier
 
-__all__ = ["ConcordanceResult", "uno_c", "TimeAUCResult", "time_dependent_auc", "CalibrationResult",
-           "calibration_at_horizon", "OptimismResult", "bootstrap_optimism"]
+__all__ = [
+    "CalibrationResult",
+    "ConcordanceResult",
+    "OptimismResult",
+    "TimeAUCResult",
+    "bootstrap_optimism",
+    "bootstrap_procedure",
+    "calibration_at_horizon",
+    "time_dependent_auc",
+    "uno_c",
+]
 
 
 # --------------------------------------------------------------------------- batched concordance
@@ -90,7 +101,7 @@ def concordance_batch(time: np.ndarray, event: np.ndarray, risk: np.ndarray, wei
                 i += i & -i
                 np.minimum(i, size + 1, out=i)            # spill column, never queried
     pending = np.empty(0, dtype=np.int64)                 # events of the previous (later) time
-    for lo, hi in zip(bounds[:-1], bounds[1:]):
+    for lo, hi in itertools.pairwise(bounds):
         members = order[lo:hi]
         dead = members[d_s[lo:hi]]
         add = np.concatenate([pending, members[~d_s[lo:hi]]])   # inserted before this time's queries
@@ -503,3 +514,40 @@ def bootstrap_optimism(time: ArrayLike, event: ArrayLike, X: ArrayLike, *, n_boo
     return OptimismResult(index=("C", "Dxy", "Slope"), apparent=apparent, boot_mean=boot, test_mean=test,
                           optimism=opt, corrected=apparent - opt, n_boot=n_boot, n_ok=int(keep.sum()), seed=seed,
                           per_replicate={"c_boot": cb, "c_orig": co, "slope": sl})
+
+
+def bootstrap_procedure(time: ArrayLike, event: ArrayLike, procedure: Callable[[np.ndarray], Callable[[np.ndarray],
+                        np.ndarray]], *, n_boot: int = 200, seed: int | None = 0) -> OptimismResult:
+    """Optimism of Harrell's C for a *whole* modelling procedure, repeated on every bootstrap sample.
+
+    Use this when the procedure has data-driven steps (maxstat cutpoint search, knot placement, variable
+    selection) that must be repeated per replicate (spec §7.4).  ``procedure(rows)`` receives the row
+    indices of a sample (the original data: ``arange(n)``), fits everything on those rows and returns a
+    function mapping row indices to risk scores (higher = worse).  Samples are drawn with the same seeded
+    multinomial weights as :func:`bootstrap_optimism`, so for a fixed Cox design both give the same
+    optimism.  One Python-level refit per replicate: slower than the batched path.
+    """
+    t, d = check_time_event(time, event)
+    rows_all = np.arange(t.size)
+    apparent = float(_c_from_counts(*concordance_batch(t, d, procedure(rows_all)(rows_all)[None, :]))[0])
+    rng = np.random.default_rng(seed)
+    w = rng.multinomial(t.size, np.full(t.size, 1.0 / t.size), size=n_boot).astype(float)
+    c_boot, c_orig = np.full(n_boot, np.nan), np.full(n_boot, np.nan)
+    for b in range(n_boot):
+        rows = np.repeat(rows_all, w[b].astype(int))
+        try:
+            risk = np.asarray(procedure(rows)(rows_all), dtype=float)
+        except (ValueError, np.linalg.LinAlgError):
+            continue                                         # failed replicate: dropped, counted in n_ok
+        both = _c_from_counts(*concordance_batch(t, d, np.vstack([risk, risk]),
+                                                 weight=np.vstack([w[b], np.ones(t.size)])))
+        c_boot[b], c_orig[b] = both
+    keep = np.isfinite(c_boot) & np.isfinite(c_orig)
+    cb, co = c_boot[keep], c_orig[keep]
+    apparent_v = np.array([apparent, 2 * apparent - 1])
+    boot = np.array([cb.mean(), 2 * cb.mean() - 1])
+    test = np.array([co.mean(), 2 * co.mean() - 1])
+    opt = boot - test
+    return OptimismResult(index=("C", "Dxy"), apparent=apparent_v, boot_mean=boot, test_mean=test, optimism=opt,
+                          corrected=apparent_v - opt, n_boot=n_boot, n_ok=int(keep.sum()), seed=seed,
+                          per_replicate={"c_boot": cb, "c_orig": co})
