@@ -15,11 +15,9 @@ DEFAULT_DB = "sqlite:///cartlens.db"
 
 def _engine(db: str):  # type: ignore[no-untyped-def]
     from cartlens.store import Store
-    from cartlens.web.tables import ensure_web_schema
 
     store = Store(db)
     store.migrate()
-    ensure_web_schema(store.engine)
     return store.engine
 
 

@@ -30,7 +30,8 @@ from sqlalchemy.orm import DeclarativeBase
 
 from cartlens.model.schema import TABLES, ColumnSpec
 
-__all__ = ["CANONICAL_TABLES", "Base", "audit", "canonical", "centres", "import_files", "imports", "metadata"]
+__all__ = ["CANONICAL_TABLES", "Base", "audit", "canonical", "centres", "import_files", "imports", "metadata",
+           "web_sessions", "web_user_centres", "web_users"]
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -88,6 +89,35 @@ audit = Table(
     Column("old_value", Text),                                # JSON; NULL = none
     Column("new_value", Text),
     Column("reason", Text),
+)
+
+# Web-app accounts (migration 0002; used by cartlens.web.auth).  A user's centres are its access unit;
+# no foreign key to ``centres`` so an account can be created before its centre's first import.
+web_users = Table(
+    "web_users", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("password_hash", String(255), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("disabled", Boolean, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("failed_logins", Integer, nullable=False),
+    Column("locked_until", DateTime),
+)
+
+web_user_centres = Table(
+    "web_user_centres", metadata,
+    Column("user_id", Integer, ForeignKey("web_users.id", ondelete="CASCADE"), primary_key=True),
+    Column("centre", String(100), primary_key=True),
+)
+
+web_sessions = Table(
+    "web_sessions", metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", Integer, ForeignKey("web_users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("expires_at", DateTime, nullable=False),
 )
 
 _LONG_TEXT = ("image", "warning", "extranodal_sites")

@@ -105,8 +105,6 @@ def _num(value: object) -> object:
 def _engine(url: str) -> sa.Engine:
     from cartlens.store import Store
 
-    from cartlens.web.tables import ensure_web_schema
-
     store = Store(url)
-    ensure_web_schema(store.engine)
+    store.migrate()
     return store.engine
