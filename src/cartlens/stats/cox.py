@@ -225,7 +225,8 @@ def _design_matrix(x: ArrayLike, names: tuple[str, ...] | list[str] | None) -> t
     bad = np.argwhere(~np.isfinite(arr))
     if bad.size:
         i, j = bad[0]
-        raise ValueError(f"X[{cols[j]}]: element {i} is {arr[i, j]!r}; missing or infinite values are not allowed")
+        raise ValueError(f"X[{cols[j]}]: element {i} is {float(arr[i, j])!r}; missing or infinite values are not "
+                         "allowed")
     return arr, cols
 
 
@@ -257,7 +258,8 @@ def coxph(time: ArrayLike, event: ArrayLike, X: ArrayLike, *, names: list[str] |
     cluster : array-like, optional
         Cluster id per subject; dfbeta residuals are summed within clusters.
     init : array-like, optional
-        Starting values (R ``init``); the first log-likelihood and the score test are evaluated there.
+        Starting values (R ``init``); the first log-likelihood and the score tests are evaluated there and the
+        Wald test is against them.
     max_iter, eps : int, float
         R ``coxph.control(iter.max = 20, eps = 1e-9)``.
     timefix : bool
