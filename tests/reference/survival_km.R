@@ -73,4 +73,21 @@ for (i in 1:40) {
 }
 out$median_cases <- cases
 
+# fractional case weights: R uses the infinitesimal-jackknife variance (std.err on the S scale, logse = FALSE)
+fw <- function(time, status, w) {
+  r <- list(time = time, status = status, weights = w)
+  for (ct in c("log", "log-log", "plain")) {
+    f <- survfit(Surv(time, status) ~ 1, weights = w, conf.type = ct)
+    tab <- summary(f)$table
+    s <- summary(f, times = c(100, 300, 500), extend = TRUE)
+    r[[ct]] <- list(logse = f$logse, surv = f$surv, std_err_s = f$std.err, lower = f$lower, upper = f$upper,
+                    median = unname(tab[c("median", "0.95LCL", "0.95UCL")]), at_std_err = s$std.err)
+  }
+  r
+}
+out$frac_weights_lung <- fw(lung$time, lung$status == 2, rep(c(0.5, 1.5), 114))
+set.seed(3)
+tt <- ceiling(rexp(150, 1 / 300) / 10) * 10; cc <- runif(150, 0, 900)
+out$frac_weights_synth <- fw(pmin(tt, cc), as.integer(tt <= cc), round(runif(150, 0.2, 3), 3))
+
 writeLines(toJSON(out, auto_unbox = TRUE, digits = NA, na = "null"), "tests/reference/survival_km.json")

@@ -143,3 +143,21 @@ def test_landmark_myeloid_against_r() -> None:
         assert fit.median()[0] == ref["median"][int(flag)]
         got += [row["surv"] for row in fit.at([365, 730])]
     np.testing.assert_allclose(got, ref["surv_at"], rtol=1e-9)
+
+
+@pytest.mark.parametrize("name", ["frac_weights_lung", "frac_weights_synth"])
+@pytest.mark.parametrize("conf_type", ["log", "log-log", "plain"])
+def test_fractional_weights_use_r_infinitesimal_jackknife(name: str, conf_type: str) -> None:
+    """R survfit with non-integer weights: IJ variance (std.err on the S scale, logse = FALSE)."""
+    ref = REF[name]
+    r = ref[conf_type]
+    assert r["logse"] is False
+    fit = kaplan_meier(ref["time"], ref["status"], weights=ref["weights"], conf_type=conf_type)
+    np.testing.assert_allclose(fit.surv, r["surv"], rtol=1e-12)
+    np.testing.assert_allclose(fit.surv * fit.std_err, arr(r["std_err_s"]), rtol=1e-9, atol=1e-15)
+    np.testing.assert_allclose(fit.lower, arr(r["lower"]), rtol=1e-9, equal_nan=True)
+    np.testing.assert_allclose(fit.upper, arr(r["upper"]), rtol=1e-9, equal_nan=True)
+    np.testing.assert_allclose([np.nan if v is None else v for v in fit.median()], arr(r["median"]),
+                               equal_nan=True)
+    printed = [row["std_err"] for row in fit.at([100, 300, 500])]
+    np.testing.assert_allclose(printed, r["at_std_err"], rtol=1e-9)

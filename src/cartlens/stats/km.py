@@ -13,8 +13,12 @@
 * Median follow-up by the reverse Kaplan-Meier method (Schemper & Smith 1996) and landmark selection
   (Anderson, Cain & Gelber 1983; Dafni 2011).
 
-With case weights the counts are weighted sums. R switches to an infinitesimal-jackknife variance when a
-weight is not an integer (``survfitKM``: ``has.rwt``); we keep Greenwood with weighted counts and document it.
+With case weights the counts are weighted sums. When a weight is not an integer R (``survfitKM``, ``has.rwt``)
+replaces Greenwood by the infinitesimal-jackknife variance of S (each observation its own cluster,
+``survfitkm.c``); so do we, in closed form: with ``h_i = d_i / n_i`` and ``g_i = 1 / (n_i (1 - h_i))``,
+observation k's influence is ``S(t) w_k A_k(t)``, ``A_k(t) = sum_{t_i <= min(t, T_k)} h_i g_i - delta_k
+[T_k <= t] g(T_k)``. ``std_err`` stays on the log scale (R stores the S-scale value there and flags
+``logse = FALSE``; the intervals and the printed s.e. are the same).
 
 References
 ----------
@@ -126,7 +130,7 @@ class KMResult:
     n_event: np.ndarray
     n_censor: np.ndarray
     surv: np.ndarray
-    std_err: np.ndarray        # R's std.err: s.e. of -log S (Greenwood); inf once S reaches 0
+    std_err: np.ndarray        # s.e. of -log S (Greenwood, or IJ / S for fractional weights); inf once S = 0
     lower: np.ndarray          # nan where R prints NA
     upper: np.ndarray
     n: int
@@ -243,13 +247,33 @@ def kaplan_meier(time: ArrayLike, event: ArrayLike, *, conf_type: ConfType = "lo
     return _km_from_ranks(sd.unique_times, sd.time_rank, sd.event, sd.weights, conf_type, conf_level)
 
 
+def _ij_log_se(rank: NDArray[np.int64], event: NDArray[np.bool_], weights: NDArray[np.float64],
+               n_risk: NDArray[np.float64], ev_w: NDArray[np.float64], surv: NDArray[np.float64]) -> NDArray[np.float64]:
+    """R's infinitesimal-jackknife s.e. of S (survfitkm.c, type 1), divided by S (0 where it is 0)."""
+    m = n_risk.size
+    with np.errstate(divide="ignore", invalid="ignore"):
+        haz = ev_w / n_risk
+        g = np.where((ev_w > 0) & (haz < 1), 1.0 / (n_risk * (1.0 - haz)), 0.0)
+    big_h = np.cumsum(haz * g)
+    fixed_value = big_h[rank] - event * g[rank]            # A_k once T_k has passed
+    w2 = weights ** 2
+    after = w2.sum() - np.cumsum(np.bincount(rank, weights=w2, minlength=m))
+    fixed = np.cumsum(np.bincount(rank, weights=w2 * fixed_value ** 2, minlength=m))
+    var = big_h ** 2 * after + fixed
+    se_s = surv * np.sqrt(np.maximum(var, 0.0))
+    dead = np.cumsum(haz >= 1) > 0                          # all remaining died: R's influence is 0
+    se_s = np.where(dead, 0.0, se_s)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(se_s == 0, 0.0, se_s / surv)
+
+
 def _km_from_ranks(times: NDArray[np.float64], rank: NDArray[np.int64], event: NDArray[np.bool_],
                    weights: NDArray[np.float64], conf_type: str, conf_level: float) -> KMResult:
     """KM from checked data given as indices into sorted distinct ``times`` (which may include unused times)."""
     m = times.size
-    ev_w = np.bincount(rank, weights=weights * event, minlength=m)
-    ce_w = np.bincount(rank, weights=weights * ~event, minlength=m)
-    at_time = np.bincount(rank, weights=weights, minlength=m)
+    ev_w = np.bincount(rank, weights=weights * event, minlength=m).astype(float)
+    ce_w = np.bincount(rank, weights=weights * ~event, minlength=m).astype(float)
+    at_time = np.bincount(rank, weights=weights, minlength=m).astype(float)
     used = at_time > 0
     if not used.all():
         times, ev_w, ce_w, at_time = times[used], ev_w[used], ce_w[used], at_time[used]
@@ -258,6 +282,9 @@ def _km_from_ranks(times: NDArray[np.float64], rank: NDArray[np.int64], event: N
         surv = np.cumprod(1.0 - ev_w / n_risk)
         inc = np.where(ev_w > 0, ev_w / (n_risk * (n_risk - ev_w)), 0.0)
     std_err: NDArray[np.float64] = np.sqrt(np.cumsum(inc))
+    if np.any(weights != np.floor(weights)):               # R: IJ variance for fractional weights
+        ranks = np.cumsum(used) - 1 if not used.all() else np.arange(m)
+        std_err = _ij_log_se(ranks[rank], event, weights, n_risk, ev_w, surv.astype(float))
     lower, upper = confint(surv.astype(float), std_err, conf_type, conf_level)
     return KMResult(times, n_risk, ev_w, ce_w, surv, std_err, lower, upper, int(rank.size), float(ev_w.sum()),
                     conf_type, conf_level)
