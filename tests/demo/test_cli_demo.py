@@ -43,7 +43,10 @@ def test_demo_end_to_end_and_rerun(tmp_path):
     run = json.loads((out / "run.json").read_text())
     assert run["seed"] == 20240501 and run["truth"]["survival"]["knot_ml"] == 44.3
     assert run["import"]["changed"] is True and len(run["data_hash"]) == 64
-    assert set(run["timings_s"]) >= {"generate", "validate", "store", "report", "total"}
+    assert set(run["timings_s"]) >= {"generate", "validate", "store", "write", "total"}
+    # the full study ran on the stored cohort: every section of study_report.md is in the report
+    assert set(run["sections"]) == {"cohort", "response", "car_impi", "toxicity", "strata", "factors",
+                                    "landmarks", "failure"}
 
     again = runner.invoke(app, ["demo", "--out", str(out), "--format", "json"])
     assert again.exit_code == 0, again.output

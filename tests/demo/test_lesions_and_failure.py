@@ -104,7 +104,8 @@ def test_pattern_mix_as_published(cohort, failures):
 
 def test_lesion_risk_factors_recovered(cohort, failures):
     """Logistic regression (statsmodels) of local failure on the three lesion features, among index lesions of
-    registry patients with a local component: each planted log-OR within 4 SE."""
+    registry patients with a local component: each planted conditional log-OR (truth record) within 4 SE.
+    (The small patient random effect, SD 0.5, attenuates these marginal estimates by only ~3 %.)"""
     sm = pytest.importorskip("statsmodels.api")
     substudy = {t["patient_id"] for t in cohort.truth["imaging_substudy"]["patients"]}
     les = cohort.tables["lesions"]
@@ -121,7 +122,8 @@ def test_lesion_risk_factors_recovered(cohort, failures):
     d = pd.concat(rows)
     x = sm.add_constant(d[["bulky_5cm", "suv_ge10", "extranodal"]].astype(float))
     fit = sm.GLM(d["failed"], x, family=sm.families.Binomial()).fit()
-    planted = {"bulky_5cm": np.log(2.34), "suv_ge10": np.log(2.08), "extranodal": np.log(1.49)}
+    planted = cohort.truth["patterns_of_failure"]["lesion_log_or"]
+    assert set(planted) == {"bulky_5cm", "suv_ge10", "extranodal"}
     for k, v in planted.items():
         assert abs(fit.params[k] - v) <= 4 * fit.bse[k], (k, fit.params[k], v)
         assert fit.params[k] > 0
@@ -143,3 +145,18 @@ def test_mixed_response_share_as_published(cohort, failures):
         mixed.append(bool(responding.any()))
     share, n, p = np.mean(mixed), len(mixed), 0.84
     assert abs(share - p) <= 4 * np.sqrt(p * (1 - p) / n), share
+
+
+def test_failure_engine_reproduces_published_lesion_ors(cohort):
+    """The project's patterns-of-failure engine (GEE over all index lesions) on the demo cohort gives ORs inside
+    the published 95 % CIs (seed 004: >= 5 cm 2.34 (1.55-3.55), SUVmax >= 10 2.08 (1.38-3.12), extranodal
+    1.49 (1.10-2.04)) and the published pattern mix within 4 binomial SE."""
+    failure = pytest.importorskip("cartlens.failure")
+    result = failure.analyse(cohort.tables).to_dict()
+    published = {"bulky_5cm": (1.55, 3.55), "suv_ge10": (1.38, 3.12), "extranodal": (1.10, 2.04)}
+    for k, (lo, hi) in published.items():
+        assert lo <= result["model"][k]["or"] <= hi, (k, result["model"][k])
+    s = result["summary"]
+    n = s["patients_with_pd"]
+    for key, p in (("any_local", 31 / 36), ("strictly_local", 13 / 36)):
+        assert abs(s[key] / n - p) <= 4 * np.sqrt(p * (1 - p) / n), key
