@@ -78,3 +78,36 @@ def chinv2(factor: FloatArray) -> FloatArray:
                 m[i, i:j] += temp * m[j, i:j]
     upper = np.triu(m)
     return upper + np.triu(m, 1).T
+
+
+def _regular_cholesky(matrix: FloatArray, toler: float) -> FloatArray | None:
+    """LAPACK Cholesky factor when every LDL pivot passes R's test (the common case), else None."""
+    n = matrix.shape[0]
+    if n == 0:
+        return None
+    eps = float(np.max(np.diag(matrix))) * toler
+    if not np.isfinite(eps) or eps <= 0:
+        return None
+    try:
+        low = np.linalg.cholesky(matrix)
+    except np.linalg.LinAlgError:
+        return None
+    pivots = np.diag(low) ** 2          # the D of R's FDF' decomposition, same elimination order
+    return low if np.all(np.isfinite(pivots)) and np.all(pivots >= eps) else None
+
+
+def solve(matrix: FloatArray, y: FloatArray, toler: float) -> FloatArray:
+    """``chsolve2(cholesky2(matrix), y)``; LAPACK when no column is redundant (identical up to rounding)."""
+    low = _regular_cholesky(matrix, toler)
+    if low is not None:
+        return np.linalg.solve(low.T, np.linalg.solve(low, y))
+    return chsolve2(cholesky2(matrix, toler)[0], y)
+
+
+def inverse(matrix: FloatArray, toler: float) -> FloatArray:
+    """``chinv2(cholesky2(matrix))``; LAPACK when no column is redundant (identical up to rounding)."""
+    low = _regular_cholesky(matrix, toler)
+    if low is not None:
+        inv_low = np.linalg.inv(low)
+        return inv_low.T @ inv_low
+    return chinv2(cholesky2(matrix, toler)[0])

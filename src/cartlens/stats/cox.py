@@ -323,8 +323,7 @@ def _newton(design: eng.CoxDesign, beta0: np.ndarray, cols: tuple[str, ...], *, 
     outer = np.outer(scale, scale)
 
     def step_of(terms: eng.CoxTerms) -> np.ndarray:
-        factor, _ = rchol.cholesky2(terms.info * outer, eng.TOLER_CHOL)
-        return rchol.chsolve2(factor, terms.score * scale) * scale
+        return rchol.solve(terms.info * outer, terms.score * scale, eng.TOLER_CHOL) * scale
 
     cur = eng.cox_terms(design, beta0)
     step = step_of(cur)
@@ -362,8 +361,7 @@ def _newton(design: eng.CoxDesign, beta0: np.ndarray, cols: tuple[str, ...], *, 
 def _inverse(info: np.ndarray, scale: np.ndarray, cols: tuple[str, ...]) -> np.ndarray:
     """R's variance: chinv2 of the scaled information, rescaled; redundant columns are an error here."""
     outer = np.outer(scale, scale)
-    factor, _ = rchol.cholesky2(info * outer, eng.TOLER_CHOL)
-    var = rchol.chinv2(factor) * outer
+    var = rchol.inverse(info * outer, eng.TOLER_CHOL) * outer
     singular = np.diag(var) == 0
     if singular.any():
         bad = [cols[i] for i in np.flatnonzero(singular)]
