@@ -93,7 +93,7 @@ def _regular_cholesky(matrix: FloatArray, toler: float) -> FloatArray | None:
     except np.linalg.LinAlgError:
         return None
     pivots = np.diag(low) ** 2          # the D of R's FDF' decomposition, same elimination order
-    return low if np.all(np.isfinite(pivots)) and np.all(pivots >= eps) else None
+    return low.astype(float) if np.all(np.isfinite(pivots)) and np.all(pivots >= eps) else None
 
 
 def solve(matrix: FloatArray, y: FloatArray, toler: float) -> FloatArray:
