@@ -175,6 +175,10 @@ def test_centre_scoping(store: Store, tmp_path: Path) -> None:
     assert only_b["patients"]["patient_id"].tolist() == ["P1", "P2"]
     assert set(only_b["patients"]["centre"]) == {"B"} and only_b["toxicity"]["crs_grade"].tolist() == [2]
     assert all(t.empty for t in store.load_tables([]).values())
+    one = store.load_tables(["A"], patient_ids=["P1"])
+    assert one["patients"][["centre", "patient_id"]].values.tolist() == [["A", "P1"]]
+    assert one["toxicity"]["crs_grade"].tolist() == [1]
+    assert store.load_tables(["A"], patient_ids=["P2"])["patients"].empty      # P2 exists only in B
     assert store.patients_count(["A"]) == 1 and store.patients_count() == 3
     assert set(store.audit_log(["A"])["centre"]) == {"A"}
 

@@ -165,12 +165,14 @@ class Store:
         return frame[keep].reset_index(drop=True)
 
     def _select(self, conn: Connection, name: str, centre_names: Iterable[str] | None, *,
-                with_id: bool = False) -> pd.DataFrame:
+                with_id: bool = False, patient_ids: list[str] | None = None) -> pd.DataFrame:
         table = canonical[name]
         cols = TABLES[name].column_names
         query = select(*(table.c[c] for c in (["id"] if with_id else []) + cols))
         if centre_names is not None:
             query = query.where(table.c.centre.in_(list(centre_names)))
+        if patient_ids is not None:
+            query = query.where(table.c.patient_id.in_(patient_ids))
         result = conn.execute(query)
         frame = pd.DataFrame.from_records(result.fetchall(), columns=list(result.keys()))
         if frame.empty:
@@ -278,16 +280,20 @@ class Store:
             conn.execute(insert(canonical[name]), data[start:start + 5000])
 
     # ----------------------------------------------------------------------------------------------- read
-    def load_tables(self, centres: Iterable[str] | None = None) -> dict[str, pd.DataFrame]:
+    def load_tables(self, centres: Iterable[str] | None = None, *,
+                    patient_ids: Iterable[str] | None = None) -> dict[str, pd.DataFrame]:
         """All canonical tables, limited to ``centres`` when given (None = every centre).
 
         This is where centre scoping is enforced: web code passes the user's centres.  An empty iterable
-        returns empty tables.  Tables have canonical columns and dtypes, sorted by their natural key.
+        returns empty tables.  ``patient_ids`` further limits to those patients (within ``centres``), e.g.
+        one patient page: ``load_tables([centre], patient_ids=[pid])``.  Tables have canonical columns and
+        dtypes, sorted by their natural key.
         """
         wanted = None if centres is None else sorted(set(centres))
+        ids = None if patient_ids is None else sorted(set(patient_ids))
         with self.engine.connect() as conn:
             self._require_head(conn)
-            return {name: self._select(conn, name, wanted) for name in TABLES}
+            return {name: self._select(conn, name, wanted, patient_ids=ids) for name in TABLES}
 
     def audit_log(self, centres: Iterable[str] | None = None) -> pd.DataFrame:
         """The audit table (oldest first), limited to rows of ``centres`` when given."""
