@@ -193,3 +193,12 @@ def test_missing_markers_are_missing_in_every_format(tmp_path: Path) -> None:
     batch = read_data_dir(root)
     assert [str(e) for e in batch.errors] == ["patients.csv:3:stage: required value is missing"]
     assert batch.tables["patients"]["ecog"].isna().all() and batch.tables["patients"]["cohort"][0] is None
+
+
+def test_extranodal_sites_are_normalised(tmp_path: Path) -> None:
+    root = write_files(tmp_path / "d", {"patients.csv": "patient_id,centre,age,stage,extranodal_sites\n"
+                                                        "P1,A,50,2,Liver; BONE_MARROW\nP2,A,60,3,\nP3,A,70,4,axillary\n"})
+    batch = read_data_dir(root)
+    assert [str(e) for e in batch.errors] == [("patients.csv:4:extranodal_sites: 'axillary' is a nodal site, "
+                                              "not extranodal")]
+    assert batch.tables["patients"]["extranodal_sites"].tolist()[:2] == ["liver;bone_marrow", None]

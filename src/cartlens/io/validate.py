@@ -161,9 +161,12 @@ def _check_parent(raw: RawTable, spec: TableSpec, table: pd.DataFrame, parsed: M
 def _patient_rules(raw: RawTable, table: pd.DataFrame, issues: Issues) -> None:
     get = {c: table[c].to_numpy(dtype=object) if c in table else np.full(len(table), None, dtype=object)
            for c in ("extranodal_sites", "mtv_ml", "mtv_method", "pfs_days", "pfs_event", "os_days", "os_event")}
+    normalised: list[str | None] = []
     for pos in range(len(table)):
         v = {c: _value(a[pos]) for c, a in get.items()}
-        problems = check_extranodal_sites(split_sites(v["extranodal_sites"]))  # type: ignore[arg-type]
+        sites = tuple(s.lower() for s in split_sites(v["extranodal_sites"]))  # type: ignore[arg-type]
+        normalised.append(";".join(sites) or None)      # "Liver; BONE_MARROW" -> "liver;bone_marrow"
+        problems = check_extranodal_sites(sites)
         problems += check_mtv(v["mtv_ml"], v["mtv_method"])  # type: ignore[arg-type]
         problems += check_event("pfs", v["pfs_days"], v["pfs_event"])  # type: ignore[arg-type]
         problems += check_event("os", v["os_days"], v["os_event"])  # type: ignore[arg-type]
@@ -172,6 +175,8 @@ def _patient_rules(raw: RawTable, table: pd.DataFrame, issues: Issues) -> None:
         pfs, os_ = v["pfs_days"], v["os_days"]
         if isinstance(pfs, float) and isinstance(os_, float) and pfs > os_:
             issues.warn(raw.file, raw.rows[pos], "pfs_days", "pfs_days is longer than os_days")
+    if "extranodal_sites" in table:
+        table["extranodal_sites"] = pd.Series(normalised, index=table.index, dtype=object)
 
 
 def _lesion_rules(raw: RawTable, table: pd.DataFrame, issues: Issues) -> None:
