@@ -163,7 +163,7 @@ class CoxTerms:
 def cox_terms(design: CoxDesign, beta: FloatArray, *, need_info: bool = True) -> CoxTerms:
     """Log partial likelihood, score vector and observed information at ``beta`` (R coxfit6_iter)."""
     x, w = design.x, design.weight
-    eta = row_dot(x, beta)
+    eta = x @ beta      # inside the fit a last-bit difference between identical rows is immaterial
     risk = np.exp(eta)
     wr = w * risk
     if design.death_rows.size == 0:
@@ -199,13 +199,15 @@ def weighted_information(design: CoxDesign, terms: CoxTerms, h: FloatArray | Non
     x, wr = design.x, design.weight * terms.risk
     g, frac, wt, den = design.el_group, design.el_frac, design.el_wt, terms.den
     ng = design.g_start.size
-    hg = np.ones(ng) if h is None else h
-    a_g = _by_group(g, wt / den, ng) * hg
-    b_g = _by_group(g, wt * frac / den, ng) * hg
+    a_g = _by_group(g, wt / den, ng)
+    b_g = _by_group(g, wt * frac / den, ng)
+    el_w = wt
+    if h is not None:
+        a_g, b_g, el_w = a_g * h, b_g * h, wt * h[g]
     c = wr * _at_risk_cumsum(a_g, design)
     dr = design.death_rows
     c[dr] -= wr[dr] * b_g[design.death_group]
-    return (x.T * c) @ x - (terms.mean * (wt * hg[g])[:, None]).T @ terms.mean
+    return (x.T * c) @ x - (terms.mean * el_w[:, None]).T @ terms.mean
 
 
 def _by_group(groups: NDArray[np.int64], values: FloatArray, n_groups: int) -> FloatArray:

@@ -98,9 +98,8 @@ def _regular_cholesky(matrix: FloatArray, toler: float) -> FloatArray | None:
 
 def solve(matrix: FloatArray, y: FloatArray, toler: float) -> FloatArray:
     """``chsolve2(cholesky2(matrix), y)``; LAPACK when no column is redundant (identical up to rounding)."""
-    low = _regular_cholesky(matrix, toler)
-    if low is not None:
-        return np.linalg.solve(low.T, np.linalg.solve(low, y))
+    if _regular_cholesky(matrix, toler) is not None:
+        return np.linalg.solve(matrix, y).astype(float)
     return chsolve2(cholesky2(matrix, toler)[0], y)
 
 

@@ -167,7 +167,7 @@ def _tied_time_pairs(time: NDArray[np.float64], event: NDArray[np.bool_], risk: 
 
 def concordance_counts(time: ArrayLike, event: ArrayLike, risk: ArrayLike, *, strata: ArrayLike | None = None,
                        weights: ArrayLike | None = None, cluster: ArrayLike | None = None,
-                       timefix: bool = True) -> ConcordanceCounts:
+                       timefix: bool = True, tied_pairs: bool = True) -> ConcordanceCounts:
     """Harrell's C with R's pair counts and s.e. (see module docstring); ``risk``: higher = worse."""
     sd = check_surv(time, event, weights=weights, strata=strata, timefix=timefix)
     r = as_float_vector(risk, "risk")
@@ -176,7 +176,8 @@ def concordance_counts(time: ArrayLike, event: ArrayLike, risk: ArrayLike, *, st
     conc, disc, tie = _pair_counts(sd.time, sd.event, r, sd.weights, sd.strata)
     # every comparable pair is counted twice above (once for each member)
     c_tot, d_tot, t_tot = (float(np.sum(sd.weights * a)) / 2.0 for a in (conc, disc, tie))
-    tied_y, tied_xy = _tied_time_pairs(sd.time, sd.event, r, sd.weights, sd.strata)
+    tied_y, tied_xy = (_tied_time_pairs(sd.time, sd.event, r, sd.weights, sd.strata) if tied_pairs
+                       else (float("nan"), float("nan")))     # tied.y / tied.xy do not enter C or its s.e.
     npair = c_tot + d_tot + t_tot
     if npair == 0:       # no comparable pairs: R's concordance is NaN (0/0); so is ours
         nan = float("nan")
@@ -220,5 +221,5 @@ def harrell_c(time: ArrayLike, event: ArrayLike, risk: ArrayLike, *, strata: Arr
     (c, se) : tuple of float
     """
     res = concordance_counts(time, event, risk, strata=strata, weights=weights, cluster=cluster,
-                             timefix=timefix)
+                             timefix=timefix, tied_pairs=False)
     return res.c, res.se
