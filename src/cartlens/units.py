@@ -33,9 +33,12 @@ creatinine) nor the count conventions (K/uL), and the magnitude check needs per-
 
 from __future__ import annotations
 
+import functools
 import math
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
 
 __all__ = [
     "ANALYTES",
@@ -45,6 +48,7 @@ __all__ = [
     "canonical_unit",
     "check_plausible",
     "convert",
+    "converter",
     "factor",
     "from_canonical",
     "normalise_unit",
@@ -73,34 +77,42 @@ class UnitError(ValueError):
 @dataclass(frozen=True, slots=True)
 class _Analyte:
     canonical: str
-    factors: dict[str, float]          # unit (canonical spelling) -> multiply to get the canonical unit
+    rules: dict[str, str]              # unit (canonical spelling) -> "x" (multiply by x) or "/x" (divide by x)
     plausible: tuple[float, float]     # inclusive range in the canonical unit
     typical: float                     # a typical value in the canonical unit (picks the likely intended unit)
+    factors: dict[str, float] = field(init=False)                  # float multipliers (approximate uses)
+    exact: dict[str, tuple[Decimal, Decimal]] = field(init=False)  # (multiplier, divisor), exact decimals
+
+    def __post_init__(self) -> None:
+        exact = {u: (Decimal(1), Decimal(r[1:])) if r.startswith("/") else (Decimal(r), Decimal(1))
+                 for u, r in self.rules.items()}
+        object.__setattr__(self, "exact", exact)
+        object.__setattr__(self, "factors", {u: float(m / d) for u, (m, d) in exact.items()})
 
 
-_COUNT = {"10^9/L": 1.0, "/uL": 1e-3}
-_ENZYME = {"U/L": 1.0, "ukat/L": 60.0}
-_CYTOKINE = {"pg/mL": 1.0, "ng/mL": 1000.0}
+_COUNT = {"10^9/L": "1", "/uL": "0.001"}
+_ENZYME = {"U/L": "1", "ukat/L": "60"}
+_CYTOKINE = {"pg/mL": "1", "ng/mL": "1000"}
 
 _TABLE: dict[str, _Analyte] = {
     "ldh": _Analyte("U/L", _ENZYME, (20.0, 50_000.0), 250.0),
-    "crp": _Analyte("mg/dL", {"mg/dL": 1.0, "mg/L": 0.1}, (0.0, 40.0), 1.0),
-    "ferritin": _Analyte("ng/mL", {"ng/mL": 1.0, "pmol/L": 1.0 / 2.247}, (0.5, 250_000.0), 300.0),
-    "hb": _Analyte("g/dL", {"g/dL": 1.0, "g/L": 0.1, "mmol/L": 1.61145}, (2.0, 25.0), 11.0),
+    "crp": _Analyte("mg/dL", {"mg/dL": "1", "mg/L": "0.1"}, (0.0, 40.0), 1.0),
+    "ferritin": _Analyte("ng/mL", {"ng/mL": "1", "pmol/L": "/2.247"}, (0.5, 250_000.0), 300.0),
+    "hb": _Analyte("g/dL", {"g/dL": "1", "g/L": "0.1", "mmol/L": "1.61145"}, (2.0, 25.0), 11.0),
     "plt": _Analyte("10^9/L", _COUNT, (0.0, 2_000.0), 150.0),
     "anc": _Analyte("10^9/L", _COUNT, (0.0, 100.0), 3.0),
     "wbc": _Analyte("10^9/L", _COUNT, (0.0, 500.0), 6.0),
     "alc": _Analyte("10^9/L", _COUNT, (0.0, 300.0), 1.0),
-    "albumin": _Analyte("g/dL", {"g/dL": 1.0, "g/L": 0.1}, (0.5, 7.0), 3.8),
+    "albumin": _Analyte("g/dL", {"g/dL": "1", "g/L": "0.1"}, (0.5, 7.0), 3.8),
     "alp": _Analyte("U/L", _ENZYME, (3.0, 10_000.0), 90.0),
     "ast": _Analyte("U/L", _ENZYME, (2.0, 30_000.0), 30.0),
     "alt": _Analyte("U/L", _ENZYME, (2.0, 30_000.0), 30.0),
-    "bilirubin": _Analyte("mg/dL", {"mg/dL": 1.0, "umol/L": 1.0 / 17.1}, (0.0, 50.0), 0.7),
-    "creatinine": _Analyte("mg/dL", {"mg/dL": 1.0, "umol/L": 1.0 / 88.4}, (0.05, 25.0), 0.9),
+    "bilirubin": _Analyte("mg/dL", {"mg/dL": "1", "umol/L": "/17.1"}, (0.0, 50.0), 0.7),
+    "creatinine": _Analyte("mg/dL", {"mg/dL": "1", "umol/L": "/88.4"}, (0.05, 25.0), 0.9),
     "il6": _Analyte("pg/mL", _CYTOKINE, (0.0, 1_000_000.0), 10.0),
     "il10": _Analyte("pg/mL", _CYTOKINE, (0.0, 1_000_000.0), 10.0),
     "tnfa": _Analyte("pg/mL", _CYTOKINE, (0.0, 1_000_000.0), 10.0),
-    "ddimer": _Analyte("mg/L", {"mg/L": 1.0, "ng/mL": 1e-3}, (0.0, 200.0), 0.5),
+    "ddimer": _Analyte("mg/L", {"mg/L": "1", "ng/mL": "0.001"}, (0.0, 200.0), 0.5),
 }
 
 ANALYTES: tuple[str, ...] = tuple(_TABLE)
@@ -174,6 +186,20 @@ def factor(analyte: str, unit: str) -> float:
     return _spec(analyte).factors[normalise_unit(analyte, unit)]
 
 
+def _scale(value: float, multiplier: Decimal, divisor: Decimal) -> float:
+    """value x multiplier / divisor in exact decimal arithmetic on the value's shortest repr, rounded once to
+    float, so 106 g/L -> 10.6 g/dL (not 10.600000000000001) and a file in g/L and one in g/dL agree exactly."""
+    if multiplier == divisor:
+        return float(value)
+    return float(Decimal(repr(float(value))) * multiplier / divisor)
+
+
+def converter(analyte: str, unit: str) -> Callable[[float], float]:
+    """A function converting numbers in ``unit`` to the canonical unit of ``analyte`` (for many values)."""
+    multiplier, divisor = _spec(analyte).exact[normalise_unit(analyte, unit)]
+    return functools.partial(_scale, multiplier=multiplier, divisor=divisor)
+
+
 def convert(analyte: str, value: float, unit: str) -> float:
     """Convert ``value`` reported in ``unit`` to the canonical unit of ``analyte``.
 
@@ -197,7 +223,7 @@ def convert(analyte: str, value: float, unit: str) -> float:
     UnitError
         Unknown analyte or a unit that does not fit the analyte.
     """
-    return float(value) * factor(analyte, unit)
+    return converter(analyte, unit)(value)
 
 
 def from_canonical(analyte: str, value: float, unit: str) -> float:
@@ -205,7 +231,8 @@ def from_canonical(analyte: str, value: float, unit: str) -> float:
 
     Example: ``from_canonical("hb", 9.0, "g/L")`` -> 90.0 (for showing a threshold in a lab's own unit).
     """
-    return float(value) / factor(analyte, unit)
+    multiplier, divisor = _spec(analyte).exact[normalise_unit(analyte, unit)]
+    return _scale(value, divisor, multiplier)
 
 
 def check_plausible(analyte: str, value: float, unit: str) -> None:

@@ -153,3 +153,14 @@ def test_from_canonical_inverts_convert() -> None:
     assert from_canonical("crp", 3.0, "mg/L") == pytest.approx(30.0)
     assert from_canonical("anc", 1.2, "/uL") == pytest.approx(1200.0)
     assert from_canonical("hb", 9.0, "mmol/L") == pytest.approx(5.59, abs=0.005)   # scores.md: 5.59 mmol/L
+
+
+def test_conversion_is_exact_decimal_arithmetic() -> None:
+    # 106 g/L is exactly 10.6 g/dL; binary floating point gives 106 * 0.1 = 10.600000000000001, which would make
+    # a centre reporting g/L disagree with one reporting g/dL in the last bit (and re-imports look "changed").
+    assert 106 * 0.1 != 10.6
+    assert convert("hb", 106.0, "g/L") == 10.6
+    assert convert("crp", 2.1, "mg/L") == 0.21
+    assert convert("plt", 123_456.0, "/uL") == 123.456
+    assert convert("creatinine", 88.4, "umol/L") == 1.0
+    assert from_canonical("crp", 0.21, "mg/L") == 2.1

@@ -3,13 +3,14 @@ flag implausible magnitudes (``cartlens.units``; data_model.md labs)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from cartlens.model.schema import TABLES
-from cartlens.units import PLAUSIBLE, UnitError, canonical_unit, check_plausible, factor, parse_quantity
+from cartlens.units import PLAUSIBLE, UnitError, canonical_unit, check_plausible, converter, parse_quantity
 
 if TYPE_CHECKING:
     from cartlens.io.validate import Issues, RawTable
@@ -72,7 +73,7 @@ def convert_labs(raw: RawTable, parsed: pd.DataFrame, issues: Issues, *, accept_
     new_value = np.full(len(out), np.nan)
     new_uln = np.full(len(out), np.nan)
     new_unit: list = [None] * len(out)
-    factors: dict[tuple[str, str], float | UnitError] = {}
+    factors: dict[tuple[str, str], Callable[[float], float] | UnitError] = {}
     for pos in range(len(out)):
         analyte, unit, value = analytes[pos], units[pos], numbers[pos]
         if unit is None and "unit" in out and not np.isnan(value):
@@ -81,14 +82,14 @@ def convert_labs(raw: RawTable, parsed: pd.DataFrame, issues: Issues, *, accept_
             continue
         if (analyte, unit) not in factors:
             try:
-                factors[analyte, unit] = factor(analyte, unit)
+                factors[analyte, unit] = converter(analyte, unit)
             except UnitError as exc:
                 factors[analyte, unit] = exc
         mult = factors[analyte, unit]
         if isinstance(mult, UnitError):
             issues.error(raw.file, raw.rows[pos], "unit", str(mult))
             continue
-        canonical = value * mult
+        canonical = mult(value)
         low, high = PLAUSIBLE[analyte]
         if not low <= canonical <= high:
             try:
@@ -104,7 +105,7 @@ def convert_labs(raw: RawTable, parsed: pd.DataFrame, issues: Issues, *, accept_
             issues.error(raw.file, raw.rows[pos], "uln", "an upper limit of normal of 0 is impossible")
             continue
         new_value[pos], new_unit[pos] = canonical, canonical_unit(analyte)
-        new_uln[pos] = uln[pos] * mult
+        new_uln[pos] = mult(uln[pos]) if not np.isnan(uln[pos]) else np.nan
     out["value"], out["unit"], out["uln"] = new_value, new_unit, new_uln
     out["censored"], out["warning"] = marks, warnings
     return out
