@@ -22,6 +22,10 @@ Conversion factors and their sources
   FEU ~ 2 x DDU) is *not* converted: value and ULN must come from the same assay (scores.md section 10).
 * IL-6, IL-10, TNF-alpha: pg/mL (= ng/L).
 
+Arithmetic: factors are exact decimals (``"0.1"``, ``"/17.1"``); a conversion multiplies/divides the value's
+shortest decimal repr exactly and rounds once to float (architecture.md: exact arithmetic at thresholds), so
+106 g/L is exactly 10.6 g/dL.
+
 Plausibility ranges (``PLAUSIBLE``) are deliberately wide, in canonical units; they exist to catch the unit slips
 listed in scores.md section 10 ("Unit bugs that affect scores") and data_model.md (CRP 45 "mg/dL", Hb 85 "g/dL",
 platelets 175000 "10^9/L").  They are checks on data entry, not clinical thresholds.  A value outside its range
