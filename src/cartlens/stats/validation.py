@@ -82,24 +82,16 @@ def concordance_batch(time: np.ndarray, event: np.ndarray, risk: np.ndarray, wei
     t_s, d_s = time[order], event[order].astype(bool)
     bounds = np.flatnonzero(np.r_[True, t_s[1:] != t_s[:-1], True])
     steps = int(np.log2(size)) + 1
+    up, down = _fenwick_paths(size, steps)                # index paths, so each update/query is one gather
 
     def query(idx: np.ndarray) -> np.ndarray:
-        acc = np.zeros(idx.shape)
-        idx = idx.copy()
-        for _ in range(steps):
-            acc += tree[rows, idx]
-            idx -= idx & -idx
-        return acc
+        return tree[rows[:, :, None], down[idx]].sum(axis=2)
 
-    flat_rows = np.arange(b)
+    flat_rows = np.arange(b)[:, None]
 
     def insert(idx: np.ndarray, val: np.ndarray) -> None:
-        for col in range(idx.shape[1]):                   # one subject at a time: unique index per row
-            i, v = idx[:, col].copy(), val[:, col]
-            for _ in range(steps):
-                tree[flat_rows, i] += v
-                i += i & -i
-                np.minimum(i, size + 1, out=i)            # spill column, never queried
+        for col in range(idx.shape[1]):                   # one subject at a time: unique path per row
+            tree[flat_rows, up[idx[:, col]]] += val[:, col:col + 1]
     pending = np.empty(0, dtype=np.int64)                 # events of the previous (later) time
     for lo, hi in itertools.pairwise(bounds):
         members = order[lo:hi]
@@ -118,6 +110,21 @@ def concordance_batch(time: np.ndarray, event: np.ndarray, risk: np.ndarray, wei
             disc += np.sum(wi * (total[:, None] - leq), axis=1)
         pending = dead
     return conc, disc, tied
+
+
+def _fenwick_paths(size: int, steps: int) -> tuple[np.ndarray, np.ndarray]:
+    """Fenwick-tree index paths for every start index: ``up`` (update; padded with the spill column
+    size + 1, written but never read) and ``down`` (prefix query; padded with column 0, always 0)."""
+    start = np.arange(size + 2)
+    up = np.empty((size + 2, steps), dtype=np.int64)
+    down = np.empty((size + 2, steps), dtype=np.int64)
+    i, j = start.copy(), start.copy()
+    for k in range(steps):
+        up[:, k], down[:, k] = i, j
+        i = np.minimum(i + (i & -i), size + 1)
+        i[start == 0] = size + 1
+        j = j - (j & -j)
+    return up, down
 
 
 def _c_from_counts(conc: np.ndarray, disc: np.ndarray, tied: np.ndarray) -> np.ndarray:
@@ -339,10 +346,12 @@ def _cox_terms(xs: np.ndarray, xxu: np.ndarray, iu: tuple[np.ndarray, np.ndarray
     shared = xs.ndim == 2
     eta = xs @ beta.T if shared else np.einsum("nbp,bp->nb", xs, beta)
     e = ws * np.exp(eta)
-    ex = e[:, :, None] * (xs[:, None, :] if shared else xs)
-    exx = e[:, :, None] * (xxu[:, None, :] if shared else xxu)
-    a0, a1, a2 = (_risk_sums(v, rs_start) for v in (e, ex, exx))
-    d0, d1, d2 = (np.add.reduceat(v[ev], gstart, axis=0) for v in (e, ex, exx))
+    moments = np.concatenate([e[:, :, None], e[:, :, None] * (xs[:, None, :] if shared else xs),
+                              e[:, :, None] * (xxu[:, None, :] if shared else xxu)], axis=2)   # (n, B, 1+p+k)
+    risk_all = _risk_sums(moments, rs_start)                  # one pass for all moments
+    dead_all = np.add.reduceat(moments[ev], gstart, axis=0)
+    a0, a1, a2 = risk_all[..., 0], risk_all[..., 1:p + 1], risk_all[..., p + 1:]
+    d0, d1, d2 = dead_all[..., 0], dead_all[..., 1:p + 1], dead_all[..., p + 1:]
     ll = np.sum(wd * eta, axis=0)
     # Efron: for the r-th of d tied deaths the denominator is a0 − c_r d0, c_r = r/d (Breslow: 0).  The
     # sums over r of the score and information terms only need the scalar sums below, so the loop
