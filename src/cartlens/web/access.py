@@ -69,7 +69,7 @@ def patient_record(request: Request, session: auth.Session, centre: str, patient
     """All rows of one patient, or 404 if the patient does not exist *or* is outside the user's centres."""
     if centre not in session.user.centres:
         raise HTTPException(status_code=404, detail="patient not found")
-    tables = _store(request).load_tables(centres=[centre])
+    tables = _store(request).load_tables(centres=[centre], patient_ids=[patient_id])
     patients = tables.get("patients", pd.DataFrame())
     hit = patients[(patients["centre"] == centre) & (patients["patient_id"] == patient_id)]
     if hit.empty:
