@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from _survival_ref import arr, load, why
 
 from cartlens.stats.concordance import concordance_counts, harrell_c
+
+try:  # tests/stats as a package or as a plain directory of test modules
+    from ._survival_ref import arr, load, why
+except ImportError:
+    from _survival_ref import arr, load, why  # type: ignore[no-redef]
 
 REF = load("survival_cox")
 

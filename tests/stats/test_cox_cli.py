@@ -8,10 +8,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from _survival_ref import load
 from typer.testing import CliRunner
 
 from cartlens.cli import app
+
+try:  # tests/stats as a package or as a plain directory of test modules
+    from ._survival_ref import load
+except ImportError:
+    from _survival_ref import load  # type: ignore[no-redef]
 
 COX, KM = load("survival_cox"), load("survival_km")
 runner = CliRunner()

@@ -5,9 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from _survival_ref import load
 
 from cartlens.stats.cox import CoxConvergenceWarning, coxph
+
+try:  # tests/stats as a package or as a plain directory of test modules
+    from ._survival_ref import load
+except ImportError:
+    from _survival_ref import load  # type: ignore[no-redef]
 
 REF = load("survival_cox")
 

@@ -12,10 +12,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from _survival_ref import load, why
 from typer.testing import CliRunner
 
 from cartlens.cli import app
+
+try:  # tests/stats as a package or as a plain directory of test modules
+    from ._survival_ref import load, why
+except ImportError:
+    from _survival_ref import load, why  # type: ignore[no-redef]
 
 REF = load("survival_random")
 runner = CliRunner()
