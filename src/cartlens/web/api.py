@@ -19,7 +19,6 @@ from cartlens.web.access import (
     require_user,
     scoped_tables,
 )
-from cartlens.web.uploads import UploadError
 
 router = APIRouter(prefix="/api/v1", tags=["api"])
 
@@ -100,12 +99,9 @@ async def import_upload(request: Request, file: UploadFile = File(...),
     check_csrf(session, x_csrf_token)
     cfg = request.app.state.config
     payload = await file.read(cfg.max_upload_bytes + 1)
-    try:
-        batch = services.validate_upload(file.filename or "upload", payload, max_bytes=cfg.max_upload_bytes)
-    except UploadError as exc:
-        return JSONResponse({"errors": [str(exc)]}, status_code=422)
-    if not batch.ok:
-        return JSONResponse({"errors": [str(e) for e in batch.errors]}, status_code=422)
+    batch, errors = services.check_upload(file.filename or "upload", payload, session, max_bytes=cfg.max_upload_bytes)
+    if errors:
+        return JSONResponse({"errors": errors}, status_code=422)
     result = services.commit_upload(batch, session, cfg.db_url)
     if "errors" in result:
         return JSONResponse(result, status_code=422)

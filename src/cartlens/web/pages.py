@@ -22,7 +22,6 @@ from cartlens.web.access import (
     scoped_tables,
 )
 from cartlens.web.api import set_session_cookie
-from cartlens.web.uploads import UploadError
 
 router = APIRouter(include_in_schema=False)
 LOGIN_CSRF_COOKIE = "cartlens_login_csrf"
@@ -200,11 +199,7 @@ async def upload_preview(request: Request, file: UploadFile = File(...), csrf_to
     check_csrf(session, csrf_token)
     cfg = request.app.state.config
     payload = await file.read(cfg.max_upload_bytes + 1)
-    try:
-        batch = services.validate_upload(file.filename or "upload", payload, max_bytes=cfg.max_upload_bytes)
-    except UploadError as exc:
-        return render(request, "upload.html", status_code=422, errors=[str(exc)], preview=None, pending=None)
-    errors = [str(e) for e in batch.errors] if not batch.ok else services.centre_errors(batch, session)
+    batch, errors = services.check_upload(file.filename or "upload", payload, session, max_bytes=cfg.max_upload_bytes)
     if errors:
         return render(request, "upload.html", status_code=422, errors=errors, preview=None, pending=None)
     pending = secrets.token_urlsafe(16)
@@ -229,9 +224,10 @@ def upload_confirm(request: Request, pending: str = Form(...), csrf_token: str =
     payload = path.read_bytes()
     path.unlink()
     path.with_name(path.name + ".name").unlink(missing_ok=True)
-    batch = services.validate_upload(name, payload, max_bytes=request.app.state.config.max_upload_bytes)
-    result = services.commit_upload(batch, session, request.app.state.config.db_url) if batch.ok else {
-        "errors": [str(e) for e in batch.errors]}
+    batch, errors = services.check_upload(name, payload, session,
+                                          max_bytes=request.app.state.config.max_upload_bytes)
+    result = {"errors": errors} if errors else services.commit_upload(batch, session,
+                                                                      request.app.state.config.db_url)
     if "errors" in result:
         return render(request, "upload.html", status_code=422, errors=result["errors"], preview=None, pending=None)
     return render(request, "upload.html", errors=None, preview=None, pending=None, stored=result["summary"])

@@ -110,6 +110,20 @@ def validate_upload(filename: str, payload: bytes, *, max_bytes: int):  # type: 
     raise UploadError(f"{name}: upload a .zip of the data folder or an .xlsx workbook")
 
 
+def check_upload(filename: str, payload: bytes, session: auth.Session, *, max_bytes: int) -> tuple[Any, list[str]]:
+    """Validate an upload for ``session``'s user: ``(batch, [])`` when it may be stored, else ``(batch|None, errors)``.
+
+    Errors are the upload's own (size, archive safety), every validation error (``file:row:column: message``)
+    and rows of centres the user does not belong to.
+    """
+    try:
+        batch = validate_upload(filename, payload, max_bytes=max_bytes)
+    except UploadError as exc:
+        return None, [str(exc)]
+    errors = [str(e) for e in batch.errors] if not batch.ok else centre_errors(batch, session)
+    return batch, errors
+
+
 def commit_upload(batch: Any, session: auth.Session, db_url: str) -> dict[str, Any]:
     """Store a validated batch for ``session``'s user; rows of other centres are refused (422 list)."""
     from cartlens.store import Store
