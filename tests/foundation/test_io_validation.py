@@ -202,3 +202,9 @@ def test_extranodal_sites_are_normalised(tmp_path: Path) -> None:
     assert [str(e) for e in batch.errors] == [("patients.csv:4:extranodal_sites: 'axillary' is a nodal site, "
                                               "not extranodal")]
     assert batch.tables["patients"]["extranodal_sites"].tolist()[:2] == ["liver;bone_marrow", None]
+
+
+def test_table_file_names_are_lower_case(tmp_path: Path) -> None:
+    root = write_files(tmp_path / "d", {"Patients.csv": "patient_id,centre,age,stage\nP1,A,50,2\n"})
+    assert [str(e) for e in read_data_dir(root).errors] == [
+        "Patients.csv:0:-: table file names are lower-case: rename to patients.csv"]

@@ -181,7 +181,10 @@ def read_data_dir(path: str | Path, *, allow_extra: bool = False, accept_suspici
             if raw is not None:
                 raws[table] = raw
     for extra in files:
-        if not (extra.stem in TABLES and extra.suffix.lower() in SUFFIXES):
+        if extra.stem.lower() in TABLES and extra.stem not in TABLES and extra.suffix.lower() in SUFFIXES:
+            issues.error(extra.name, 0, "-", f"table file names are lower-case: rename to "
+                                             f"{extra.stem.lower()}{extra.suffix.lower()}")
+        elif not (extra.stem in TABLES and extra.suffix.lower() in SUFFIXES):
             issues.warn(extra.name, 0, "-", f"ignored: not a table file ({', '.join(TABLES)} with "
                                              f"{'/'.join(SUFFIXES)})")
     return validate_raw(raws, allow_extra=allow_extra, accept_suspicious=accept_suspicious, issues=issues,

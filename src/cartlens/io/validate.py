@@ -230,7 +230,7 @@ def validate_raw(raws: Mapping[str, RawTable], *, allow_extra: bool = False, acc
     """Validate raw tables (see module docstring); ``issues`` may carry problems found while reading."""
     issues = issues if issues is not None else Issues()
     names = {name: raw.file for name, raw in raws.items()}
-    if "patients" not in raws and not any(e.file.startswith("patients.") for e in issues.errors):
+    if "patients" not in raws and not any(e.file.lower().startswith("patients.") for e in issues.errors):
         issues.error("patients.csv", 0, "-", "the patients table is required (patients.csv, .xlsx or .parquet)")
     for raw in raws.values():
         blank_missing(raw.frame)
