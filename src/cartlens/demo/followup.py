@@ -29,8 +29,12 @@ __all__ = [
     "LesionSet",
     "build_followup",
     "failure_rows",
+    "lesion_rows",
+    "new_lesions",
+    "nles",
     "response_rows",
     "rows_frame",
+    "scan_row",
     "split_registry",
 ]
 
@@ -104,10 +108,10 @@ def response_rows(rng: np.random.Generator, les: LesionSet, *, depth: str, scan_
     if depth == "SD":
         uptake[avid] = "unchanged"
     vol = np.where(np.isin(ds, ["4", "5"]), les["volume_ml"] * f ** 3, 0.0)
-    return _rows(les, scan_id, ldi, sdi, state, np.round(suv, 1), ds, uptake, np.round(vol, 2))
+    return lesion_rows(les, scan_id, ldi, sdi, state, np.round(suv, 1), ds, uptake, np.round(vol, 2))
 
 
-def _rows(les: LesionSet, scan_id: str, ldi, sdi, state, suv, ds, uptake, vol) -> LesionSet:
+def lesion_rows(les: LesionSet, scan_id: str, ldi, sdi, state, suv, ds, uptake, vol) -> LesionSet:
     n = nles(les)
     out = {c: les[c] for c in _CARRIED}
     absent = np.asarray(state) == "absent"
@@ -184,7 +188,7 @@ def failure_rows(rng: np.random.Generator, les: LesionSet, nadir_ldi: np.ndarray
                                                                                                   "3"))))
     uptake = np.where(fail, np.where(suv > 1.1 * suv_bl, "increased", "unchanged"), "decreased")
     vol = np.where(fail, les["volume_ml"] * (ldi_raw / bl_ldi) ** 3, 0.0)
-    rows = _rows(les, scan_id, ldi, sdi, state, np.round(suv, 1), ds, uptake, np.round(vol, 2))
+    rows = lesion_rows(les, scan_id, ldi, sdi, state, np.round(suv, 1), ds, uptake, np.round(vol, 2))
     out = [rows]
     if pattern != "strictly_local":
         k = int(rng.integers(1, 4 if pattern == "strictly_de_novo" else 3))
@@ -192,7 +196,7 @@ def failure_rows(rng: np.random.Generator, les: LesionSet, nadir_ldi: np.ndarray
     return out, fail
 
 
-def _scan(bl: dict, scan_id: str, day: int, *, nontarget: str, marrow: str | None = None,
+def scan_row(bl: dict, scan_id: str, day: int, *, nontarget: str, marrow: str | None = None,
           spleen: float | None = None) -> dict:
     return {"patient_id": bl["patient_id"], "centre": bl["centre"], "scan_id": scan_id, "day": int(day),
             "modality": "petct", "spleen_cm": bl["spleen_cm"] if spleen is None else spleen,
@@ -233,7 +237,7 @@ def build_followup(rng: np.random.Generator, base: pd.DataFrame, outc: pd.DataFr
             rows = response_rows(rng, les, depth=depth, scan_id="FU1", liver=float(bl["liver_suvmean"]))
             blocks.append(rows)
             nt = "absent" if depth == "CR" else "present"
-            scans.append(_scan(bl, "FU1", d1, nontarget=nt,
+            scans.append(scan_row(bl, "FU1", d1, nontarget=nt,
                                marrow="not_involved" if depth == "CR" else None,
                                spleen=round(min(float(bl["spleen_cm"]), 12.5), 1) if depth == "CR" else None))
             nadir_ldi = np.minimum(nadir_ldi, np.nan_to_num(rows["ldi_cm"], nan=0.0))
@@ -248,7 +252,7 @@ def build_followup(rng: np.random.Generator, base: pd.DataFrame, outc: pd.DataFr
                                          liver=float(bl["liver_suvmean"]), refractory=refractory)
             blocks.extend(pd_rows)
             nt_fail = bool((fail & (les["role"] == "nontarget")).any())
-            scans.append(_scan(bl, scan_id, pfs, nontarget="unequivocal_progression" if nt_fail else "present"))
+            scans.append(scan_row(bl, scan_id, pfs, nontarget="unequivocal_progression" if nt_fail else "present"))
             failures.append({"patient_id": bl["patient_id"], "centre": bl["centre"], "pattern": pattern,
                              "scan_id": scan_id, "failed_lesions": [str(x) for x in les["lesion_id"][fail]]})
     return scans, blocks, failures

@@ -34,15 +34,15 @@ import pandas as pd
 from cartlens.demo.followup import (
     PATTERN_PROBS,
     LesionSet,
-    _rows,
-    _scan,
     failure_rows,
+    lesion_rows,
     new_lesions,
     nles,
+    scan_row,
     split_registry,
 )
 
-__all__ = ["ARCHETYPES", "INTENDED_FU2", "build_substudy", "select_substudy"]
+__all__ = ["ARCHETYPES", "INTENDED_FU2", "build_substudy", "select_substudy", "shortfall"]
 
 ARCHETYPES: dict[str, int] = {"progression": 7, "single_lesion": 4, "pmd_only": 2, "pseudo": 2,
                               "complete": 18, "cr_residual": 2, "partial": 6}
@@ -121,7 +121,7 @@ def _fu_rows(les, scan_id, ldi, sdi, suv, ds, uptake) -> pd.DataFrame:
     state = np.where(ldi < 0.5, "too_small", "measured")
     m = state == "measured"
     vol = np.where(np.isin(ds, ["4", "5"]), les["volume_ml"] * (ldi / les["ldi_cm"]) ** 3, 0.0)
-    return _rows(les, scan_id, np.where(m, ldi, np.nan), np.where(m, np.maximum(sdi, 0.1), np.nan), state,
+    return lesion_rows(les, scan_id, np.where(m, ldi, np.nan), np.where(m, np.maximum(sdi, 0.1), np.nan), state,
                  np.round(suv, 1), ds, uptake, np.round(vol, 2))
 
 
@@ -246,8 +246,8 @@ def build_substudy(rng: np.random.Generator, base: pd.DataFrame, outc: pd.DataFr
         ntl = i in ntl_ids
         fu1, fu2, new, failed = _trajectory(rng, arche, les, liver, pick, ntl)
         cr = arche in ("complete", "cr_residual")
-        scans.append(_scan(bl, "FU1", d1, nontarget="present"))
-        scans.append(_scan(bl, "FU2", d2,
+        scans.append(scan_row(bl, "FU1", d1, nontarget="present"))
+        scans.append(scan_row(bl, "FU2", d2,
                            nontarget="unequivocal_progression" if ntl else ("absent" if cr else "present"),
                            marrow="not_involved" if cr or arche in ("pseudo", "partial") else None,
                            spleen=round(min(float(bl["spleen_cm"]), 12.5), 1) if cr else None))
@@ -266,7 +266,7 @@ def build_substudy(rng: np.random.Generator, base: pd.DataFrame, outc: pd.DataFr
             pattern = str(rng.choice(list(PATTERN_PROBS), p=list(PATTERN_PROBS.values())))
             rows, fail = failure_rows(rng, les, nadir, nadir * ratio, pattern=pattern, scan_id="PD", liver=liver)
             blocks.extend(rows)
-            scans.append(_scan(bl, "PD", int(outc["pfs_days"].iat[i]), nontarget="present"))
+            scans.append(scan_row(bl, "PD", int(outc["pfs_days"].iat[i]), nontarget="present"))
             failures.append({"patient_id": bl["patient_id"], "centre": bl["centre"], "pattern": pattern,
                              "scan_id": "PD", "failed_lesions": les["lesion_id"][fail].tolist()})
         truth.append({"patient_id": bl["patient_id"], "centre": bl["centre"], "archetype": arche,
