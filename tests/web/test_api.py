@@ -162,3 +162,18 @@ def test_security_headers_and_openapi(client):
     for route in ("/api/v1/auth/login", "/api/v1/auth/logout", "/api/v1/patients",
                   "/api/v1/patients/{centre}/{patient_id}", "/api/v1/scores/{name}", "/api/v1/import"):
         assert route in paths
+
+
+def test_xlsx_workbook_upload_errors_name_sheet_and_row(client, tmp_path):
+    import pandas as pd
+
+    token = login(client, "alice")
+    rows = [ln.split(",") for ln in PATIENTS.strip().splitlines()]
+    frame = pd.DataFrame(rows[1:3], columns=rows[0])
+    frame.loc[1, "stage"] = "9"  # spreadsheet row 3 (header is row 1)
+    path = tmp_path / "cohort.xlsx"
+    frame.to_excel(path, sheet_name="patients", index=False)
+    r = client.post("/api/v1/import", files={"file": ("cohort.xlsx", path.read_bytes())},
+                    headers={"X-CSRF-Token": token})
+    assert r.status_code == 422
+    assert any(e.startswith("cohort.xlsx[patients]:3:stage") for e in r.json()["errors"]), r.json()

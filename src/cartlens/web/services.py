@@ -89,7 +89,7 @@ def validate_upload(filename: str, payload: bytes, *, max_bytes: int):  # type: 
 
     Returns an ``ImportBatch``; raises :class:`UploadError` for unusable uploads.
     """
-    from cartlens.io import read_data_dir, validate_tables
+    from cartlens.io import read_data_dir, read_workbook
 
     if len(payload) > max_bytes:
         raise UploadError(f"{filename}: larger than the upload limit of {max_bytes // (1024 * 1024)} MiB")
@@ -99,14 +99,10 @@ def validate_upload(filename: str, payload: bytes, *, max_bytes: int):  # type: 
             unpack_zip(payload, Path(tmp))
             return read_data_dir(Path(tmp))
     if name.lower().endswith(".xlsx"):
-        import io
-
-        try:
-            sheets = pd.read_excel(io.BytesIO(payload), sheet_name=None, dtype=str, engine="openpyxl")
-        except Exception as exc:  # openpyxl raises many types on malformed files
-            raise UploadError(f"{name}: not a readable xlsx workbook ({type(exc).__name__})") from exc
-        tables = {sheet.strip().lower(): df for sheet, df in sheets.items()}
-        return validate_tables(tables, source_names={t: f"{name}[{t}]" for t in tables})
+        with tempfile.TemporaryDirectory(prefix="cartlens-upload-") as tmp:
+            path = Path(tmp) / name
+            path.write_bytes(payload)
+            return read_workbook(path)
     raise UploadError(f"{name}: upload a .zip of the data folder or an .xlsx workbook")
 
 
