@@ -209,7 +209,8 @@ def table(results: dict[str, dict[str, Any]]) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes (see QUICK); targets are for full sizes")
-    parser.add_argument("--only", nargs="+", default=None, help="script names (stems) to run")
+    parser.add_argument("--only", nargs="+", default=None,
+                        help="script names (stems) to run; their entries replace those in an existing --out")
     parser.add_argument("--timeout", type=float, default=900.0, help="per-script timeout, s")
     parser.add_argument("--out", type=Path, default=HERE / "results.json")
     args = parser.parse_args()
@@ -220,6 +221,10 @@ def main() -> int:
             parser.error(f"no benchmark script named {', '.join(sorted(unknown))}")
         scripts = [p for p in scripts if p.stem in args.only]
     results: dict[str, dict[str, Any]] = {}
+    if args.only and args.out.exists():   # keep the other scripts' entries of an earlier run
+        names = {p.name for p in scripts}
+        earlier = json.loads(args.out.read_text(encoding="utf-8"))
+        results = {k: v for k, v in earlier.items() if v.get("script") not in names}
     for path in scripts:
         print(f"running {path.name} ...", file=sys.stderr, flush=True)
         record, output = run_script(path, args.quick, TIMEOUTS.get(path.stem, args.timeout))
