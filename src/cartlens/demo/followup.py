@@ -162,12 +162,14 @@ def new_lesions(rng: np.random.Generator, les: LesionSet, k: int, scan_id: str, 
 
 
 def failure_rows(rng: np.random.Generator, les: LesionSet, nadir_ldi: np.ndarray, nadir_sdi: np.ndarray,
-                 *, pattern: str, scan_id: str, liver: float, refractory: bool = False
-                 ) -> tuple[list[LesionSet], np.ndarray]:
+                 *, pattern: str, scan_id: str, liver: float, refractory: bool = False,
+                 prior_suv: np.ndarray | None = None) -> tuple[list[LesionSet], np.ndarray]:
     """Lesion rows of a first-progression scan and the local-failure flag of each index lesion.
 
     Non-failing index lesions regress further (Deauville 2-3), so most failures are mixed responses; with
-    ``refractory`` they instead keep Deauville 4 and >= 85 % of their nadir size (no lesion in response).
+    ``refractory`` they instead keep Deauville 4 and >= 85 % of their nadir size (no lesion in response) —
+    except lesions already at or below the liver on the day-30 scan (``prior_suv``), which stay there: a
+    return to Deauville 4-5 after 1-3 would be a metabolic local failure (patterns_of_failure.md §2.2 (a)).
     """
     n = nles(les)
     fail = _failing(rng, les) if pattern != "strictly_de_novo" else np.zeros(n, dtype=bool)
@@ -183,6 +185,9 @@ def failure_rows(rng: np.random.Generator, les: LesionSet, nadir_ldi: np.ndarray
     resolved_suv = rng.uniform(0.9, 0.95 * liver, n)
     if refractory:
         resolved_suv = np.maximum(suv_bl * rng.uniform(0.5, 0.8, n), 1.2 * liver)
+        if prior_suv is not None:
+            prior = np.asarray(prior_suv, dtype=float)
+            resolved_suv = np.where(prior <= liver, np.minimum(resolved_suv, prior), resolved_suv)
     suv = np.where(fail, np.maximum(suv_bl * rng.uniform(0.9, 1.5, n), 6.0), resolved_suv)
     ds = np.where(fail, "5", np.where(suv > 2.5 * liver, "5", np.where(suv > liver, "4", np.where(suv <= 1.36, "2",
                                                                                                   "3"))))
@@ -232,10 +237,12 @@ def build_followup(rng: np.random.Generator, base: pd.DataFrame, outc: pd.DataFr
         d1 = int(outc["fu1_day"].iat[i])
         nadir_ldi, nadir_sdi = les["ldi_cm"], les["sdi_cm"]
         depth = "none"
+        fu1_suv = None
         if os_days >= d1 and not (prog and pfs <= d1):
             depth = _fu1_depth(rng, prog, pfs)
             rows = response_rows(rng, les, depth=depth, scan_id="FU1", liver=float(bl["liver_suvmean"]))
             blocks.append(rows)
+            fu1_suv = np.asarray(rows["suvmax"], dtype=float)
             nt = "absent" if depth == "CR" else "present"
             scans.append(scan_row(bl, "FU1", d1, nontarget=nt,
                                marrow="not_involved" if depth == "CR" else None,
@@ -249,7 +256,8 @@ def build_followup(rng: np.random.Generator, base: pd.DataFrame, outc: pd.DataFr
             # of recurrences were mixed responses).
             refractory = depth in ("none", "SD") and bool(rng.random() < REFRACTORY_PROB)
             pd_rows, fail = failure_rows(rng, les, nadir_ldi, nadir_sdi, pattern=pattern, scan_id=scan_id,
-                                         liver=float(bl["liver_suvmean"]), refractory=refractory)
+                                         liver=float(bl["liver_suvmean"]), refractory=refractory,
+                                         prior_suv=fu1_suv)
             blocks.extend(pd_rows)
             nt_fail = bool((fail & (les["role"] == "nontarget")).any())
             scans.append(scan_row(bl, scan_id, pfs, nontarget="unequivocal_progression" if nt_fail else "present"))

@@ -68,7 +68,10 @@ def r2(x: Any) -> Any:
     return None if not math.isfinite(xf) else round(xf, 2)
 
 
-def fmt_hr(hr: float, lo: float, hi: float) -> str:
+def fmt_hr(hr: float | None, lo: float | None, hi: float | None) -> str:
+    """``"2.10 (1.40-3.15)"``; "not estimable" when the Cox fit gave no finite HR (e.g. a group without events)."""
+    if any(v is None or not math.isfinite(float(v)) for v in (hr, lo, hi)):
+        return "not estimable"
     return f"{hr:.2f} ({lo:.2f}-{hi:.2f})"
 
 
