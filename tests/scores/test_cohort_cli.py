@@ -30,7 +30,7 @@ def test_score_patients_by_hand():
     p1, p2, p3 = frame.loc["P1"], frame.loc["P2"], frame.loc["P3"]
     # P1: age 66 (1), LDH 500/250 (1), ECOG 1 (0), stage IV (1), marrow + liver = 2 sites (1) -> IPI 4
     assert (p1["ipi"], p1["ipi_group"], p1["nccn_ipi"]) == (4, "High", 5)
-    # latest lab in day -14..0: CRP 3.5 on day -3 (not 0.5 on day -5, not 20 on day +2); LDH 500 not day -20
+    # latest lab in day -14..-3: CRP 3.5 on day -3 (not 0.5 on day -5, not 20 on day +2); LDH 500 not day -20
     assert (p1["car_hematotox"], p1["car_hematotox_group"]) == (1, "HT-low")
     assert p1["m_easix"] == pytest.approx(500 * 3.5 / 200)
     assert p1["easix"] == pytest.approx(500 * 1.0 / 200)
@@ -168,3 +168,19 @@ def test_every_score_without_inputs_is_not_computable_and_json_safe(name):
     assert (body["computable"], body["value"], body["group"]) == (False, None, None)
     assert body["messages"][0].startswith("not computable: missing")
     json.dumps(body, allow_nan=False)
+
+
+def test_default_window_excludes_post_lymphodepletion_labs():
+    """Labs of day -2 ... 0 are after lymphodepletion (typically day -5 ... -3, data_model.md) and are not
+    used by default: a CRP of 50 mg/dL on day -1 leaves P1's CAR-HEMATOTOX at 1 (CRP 3.5 on day -3 -> 1 point,
+    as in test_score_patients_by_hand); the inclusive window (-14, 0) picks it up (still 1 CRP point, but the
+    m-EASIX changes: 500 x 50 / 200 = 125)."""
+    tables = dict(_tables())
+    labs = tables["labs"]
+    row = labs[(labs["patient_id"] == "P1") & (labs["analyte"] == "crp")].iloc[[0]].copy()
+    row["day"], row["value"] = -1, 50.0
+    tables["labs"] = pd.concat([labs, row], ignore_index=True)
+    default = score_patients(tables).set_index("patient_id").loc["P1"]
+    assert default["m_easix"] == pytest.approx(500 * 3.5 / 200)
+    inclusive = score_patients(tables, window=(-14, 0)).set_index("patient_id").loc["P1"]
+    assert inclusive["m_easix"] == pytest.approx(500 * 50 / 200)

@@ -124,7 +124,7 @@ def register(app: typer.Typer) -> None:
         fmt: Annotated[str, typer.Option("--format", help="json or table")] = "table",
         coefficients: Annotated[Path | None, typer.Option("--coefficients", help="reviewed CAR-IMPI TOML")] = None,
         model: Annotated[Path | None, typer.Option("--model", help="InflaMix model.RData (research use)")] = None,
-        window: Annotated[str, typer.Option("--window", help="baseline-lab window, days: FIRST,LAST")] = "-14,0",
+        window: Annotated[str, typer.Option("--window", help="baseline-lab window, days: FIRST,LAST")] = "-14,-3",
     ) -> None:
         """Every computable score for every patient of a data directory (one JSON object per patient)."""
         from cartlens.io import read_data_dir

@@ -1,7 +1,7 @@
 """Every computable score for every patient of a cohort, from the canonical tables (``data_model.md``).
 
 Baseline-lab rule (documented in docs/scores.md): for each patient and analyte, the lab with the **latest day
-in the window day -14 ... day 0** (inclusive; day 0 = infusion) is used; among several rows on that day the
+in the window day -14 ... day -3** (inclusive; day 0 = infusion; labs after lymphodepletion excluded) is used; among several rows on that day the
 last one in table order. InflaMix uses its own window, day -2 ... 0 (labs <= 48 h before infusion,
 inflamix.md §2). The LDH ULN is the ``uln`` of the chosen LDH row (same unit as its value). Each lab's unit
 travels with its value, so a centre reporting CRP in mg/L or Hb in g/L is converted, never misread.
@@ -23,7 +23,7 @@ from cartlens.scores.common import ScoreResult, is_missing, not_computable
 from cartlens.scores.inflamix import FEATURES, INPUT_NAME, InflaMixModel, load_inflamix_model
 from cartlens.scores.registry import SCORES, compute
 
-DEFAULT_WINDOW = (-14, 0)
+DEFAULT_WINDOW = (-14, -3)  # before lymphodepletion (LD typically day -5 ... -3; data_model.md, labs)
 INFLAMIX_WINDOW = (-2, 0)
 POINT_SCORES = ("ipi", "aaipi", "ripi", "nccn-ipi", "car-hematotox", "easix", "simplified-easix", "m-easix",
                 "impi")
@@ -127,7 +127,7 @@ def score_patients(tables: Mapping[str, pd.DataFrame], *, window: tuple[int, int
     ----------
     tables : mapping
         Canonical tables; ``patients`` required, ``labs`` optional (long format with ``unit`` and ``uln``).
-    window : (int, int), default (-14, 0)
+    window : (int, int), default (-14, -3)
         Days relative to infusion from which the latest lab per analyte is taken.
     car_impi : CarImpi or path, optional
         A reviewed or fitted CAR-IMPI model; without it CAR-IMPI is not computed.
