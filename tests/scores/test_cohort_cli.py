@@ -172,15 +172,15 @@ def test_every_score_without_inputs_is_not_computable_and_json_safe(name):
 
 def test_default_window_excludes_post_lymphodepletion_labs():
     """Labs of day -2 ... 0 are after lymphodepletion (typically day -5 ... -3, data_model.md) and are not
-    used by default: a CRP of 50 mg/dL on day -1 leaves P1's CAR-HEMATOTOX at 1 (CRP 3.5 on day -3 -> 1 point,
+    used by default: a CRP of 20 mg/dL on day -1 leaves P1's CAR-HEMATOTOX at 1 (CRP 3.5 on day -3 -> 1 point,
     as in test_score_patients_by_hand); the inclusive window (-14, 0) picks it up (still 1 CRP point, but the
-    m-EASIX changes: 500 x 50 / 200 = 125)."""
+    m-EASIX changes: 500 x 20 / 200 = 50)."""
     tables = dict(_tables())
     labs = tables["labs"]
     row = labs[(labs["patient_id"] == "P1") & (labs["analyte"] == "crp")].iloc[[0]].copy()
-    row["day"], row["value"] = -1, 50.0
+    row["day"], row["value"] = -1, 20.0
     tables["labs"] = pd.concat([labs, row], ignore_index=True)
     default = score_patients(tables).set_index("patient_id").loc["P1"]
     assert default["m_easix"] == pytest.approx(500 * 3.5 / 200)
     inclusive = score_patients(tables, window=(-14, 0)).set_index("patient_id").loc["P1"]
-    assert inclusive["m_easix"] == pytest.approx(500 * 50 / 200)
+    assert inclusive["m_easix"] == pytest.approx(500 * 20 / 200)
