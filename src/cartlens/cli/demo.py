@@ -14,7 +14,6 @@ Progress goes to stderr (rich); the summary to stdout.  Exit 0 on success, 2 for
 from __future__ import annotations
 
 import json
-import platform
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -24,18 +23,6 @@ from typing import Annotated, Any
 import typer
 
 __all__ = ["register", "run_demo"]
-
-
-def _versions() -> dict[str, str]:
-    import importlib.metadata as md
-
-    out = {"python": platform.python_version()}
-    for pkg in ("cartlens", "numpy", "pandas", "scipy", "SQLAlchemy", "jinja2", "matplotlib"):
-        try:
-            out[pkg] = md.version(pkg)
-        except md.PackageNotFoundError:
-            out[pkg] = "unknown"
-    return out
 
 
 def _safe_url(url: str) -> str:
@@ -106,7 +93,7 @@ def run_demo(out: Path, *, db: str | None = None, seed: int | None = None, with_
     from cartlens.demo import DEFAULT_SEED, LABEL, generate
     from cartlens.io import validate_tables, write_data_dir
     from cartlens.store import Store, sqlite_url
-    from cartlens.study.pipeline import demo_plan, run_study
+    from cartlens.study.pipeline import demo_plan, run_study, versions
 
     study_runner = study_runner or run_study
 
@@ -138,7 +125,7 @@ def run_demo(out: Path, *, db: str | None = None, seed: int | None = None, with_
     study = study_runner(demo_plan(seed), out_dir=out, tables=tables, truth=cohort.truth, progress=progress)
     record = {
         **study.record,
-        "command": "demo", "label": LABEL, "seed": seed, "versions": _versions(), "database": _safe_url(url),
+        "command": "demo", "label": LABEL, "seed": seed, "versions": versions(), "database": _safe_url(url),
         "data_hash": cohort.data_hash(),
         "timings_s": {**steps.timings, **study.record.get("timings_s", {}),
                       "total": round(time.perf_counter() - total, 3)},
@@ -150,6 +137,16 @@ def run_demo(out: Path, *, db: str | None = None, seed: int | None = None, with_
     return record
 
 
+def check_output_options(fmt: str, out: Path) -> None:
+    """Shared by ``demo`` and ``study run``: ``--format`` is text|json and ``--out`` is not a file (exit 2)."""
+    if fmt not in ("text", "json"):
+        typer.echo(f"--format: must be 'text' or 'json', got {fmt!r}", err=True)
+        raise typer.Exit(2)
+    if out.exists() and not out.is_dir():
+        typer.echo(f"{out}: --out must be a directory, but a file of that name exists", err=True)
+        raise typer.Exit(2)
+
+
 def demo_command(
     out: Annotated[Path, typer.Option("--out", help="output directory (created if needed)")] = Path("demo"),
     db: Annotated[str | None, typer.Option("--db", help="SQLAlchemy URL or SQLite file path "
@@ -159,12 +156,7 @@ def demo_command(
     fmt: Annotated[str, typer.Option("--format", help="stdout format: text or json")] = "text",
 ) -> None:
     """Build the synthetic multi-centre demo cohort, store it, and write the report (synthetic data)."""
-    if fmt not in ("text", "json"):
-        typer.echo(f"--format: must be 'text' or 'json', got {fmt!r}", err=True)
-        raise typer.Exit(2)
-    if out.exists() and not out.is_dir():
-        typer.echo(f"{out}: --out must be a directory, but a file of that name exists", err=True)
-        raise typer.Exit(2)
+    check_output_options(fmt, out)
     try:
         record = run_demo(out, db=db, seed=seed, with_pet=pet)
     except Exception as exc:        # noqa: BLE001 - one line on stderr, exit 1 (cli.md)

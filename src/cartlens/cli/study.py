@@ -26,16 +26,12 @@ def run_command(
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="progress on stderr")] = True,
 ) -> None:
     """Run every section of the plan; write report.html, tables/, figures/ and run.json under --out."""
+    from cartlens.cli.demo import check_output_options
     from cartlens.study.config import PlanError, load_plan
     from cartlens.study.data import StudyDataError
     from cartlens.study.pipeline import run_study
 
-    if fmt not in ("text", "json"):
-        typer.echo(f"--format: must be 'text' or 'json', got {fmt!r}", err=True)
-        raise typer.Exit(2)
-    if out.exists() and not out.is_dir():
-        typer.echo(f"{out}: --out must be a directory, but a file of that name exists", err=True)
-        raise typer.Exit(2)
+    check_output_options(fmt, out)
     try:
         plan = load_plan(plan_path)
     except PlanError as exc:
