@@ -4,6 +4,7 @@ Reuses :func:`cartlens.report.cohort.cohort_section` (Table 1 with Mann-Whitney 
 reverse-KM follow-up after Schemper & Smith, Control Clin Trials 1996;17:343) and adds, on the demo cohort,
 the generator's calibration targets (demo_cohort.md) beside the recovered values.
 Mirrors seed 001 (CAR-IMPI, Blood Cancer J 2025;15:144, Table 1 and "Follow-up and survival").
+Also the pre-infusion scores of every patient (``cartlens.scores.score_patients``) summarised per cohort.
 """
 
 from __future__ import annotations
@@ -51,4 +52,25 @@ def build(ctx) -> SectionResult:
                  values.get(val, {}).get("median_followup_months"), "reverse Kaplan-Meier")]
         sec.tables["cohort_planted"] = planted_table(rows)
         sec.captions["cohort_planted"] = "Synthetic cohort: calibration targets vs recovered"
+    scores = _scores_table(ctx)
+    if scores is not None:
+        sec.tables["scores_by_cohort"] = scores
+        sec.captions["scores_by_cohort"] = ("Pre-infusion scores by cohort (labs of day -14 ... -3, before "
+                                            "lymphodepletion; IMPI marked unverified)")
+        values["scores_computable"] = {str(r["score"]): int(r["computable"]) for _, r in scores.iterrows()
+                                       if r["cohort"] == ctx.plan.cohorts.development}
     return SectionResult(sec, values)
+
+
+def _scores_table(ctx):  # type: ignore[no-untyped-def]
+    """Every computable pre-infusion score per cohort (cartlens.scores.score_patients / scores_by_cohort):
+    n computable, median (Q1, Q3) and the group counts (scores.md; CAR-HEMATOTOX, Rejeski Blood 2021)."""
+    from cartlens.scores import score_patients, scores_by_cohort
+
+    patients = ctx.tables.get("patients")
+    if patients is None or patients.empty:
+        return None
+    table = scores_by_cohort(score_patients(ctx.tables), patients, by=ctx.plan.cohorts.column)
+    table["groups"] = table["groups"].map(lambda g: "; ".join(f"{k}: {v}" for k, v in (g or {}).items()))
+    table.loc[table["score"] == "impi", "score"] = "impi (unverified coefficients)"
+    return table
