@@ -13,7 +13,7 @@ from typing import Any
 
 from cartlens.report.cohort import cohort_section
 from cartlens.stats.km import kaplan_meier, reverse_km_median_followup
-from cartlens.study.common import SectionResult, planted_table, surv_data
+from cartlens.study.common import SectionResult, planted_table, surv_data, tidy
 
 TITLE = "Cohort"
 # demo_cohort.md "Outcomes": the generator is tuned to these (seed 001 published values).
@@ -73,4 +73,4 @@ def _scores_table(ctx):  # type: ignore[no-untyped-def]
     table = scores_by_cohort(score_patients(ctx.tables), patients, by=ctx.plan.cohorts.column)
     table["groups"] = table["groups"].map(lambda g: "; ".join(f"{k}: {v}" for k, v in (g or {}).items()))
     table.loc[table["score"] == "impi", "score"] = "impi (unverified coefficients)"
-    return table
+    return tidy(table)
