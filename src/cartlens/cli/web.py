@@ -13,10 +13,17 @@ users_app = typer.Typer(help="Manage web-app users (roles viewer|editor|admin, o
 DEFAULT_DB = "sqlite:///cartlens.db"
 
 
+def _url(db: str) -> str:
+    """A SQLAlchemy URL, or a plain file path taken as a SQLite database."""
+    from cartlens.store import sqlite_url
+
+    return db if "://" in db else sqlite_url(db)
+
+
 def _engine(db: str):  # type: ignore[no-untyped-def]
     from cartlens.store import Store
 
-    store = Store(db)
+    store = Store(_url(db))
     store.migrate()
     return store.engine
 
@@ -27,7 +34,7 @@ def users_add(
     role: str = typer.Option(..., "--role", help="viewer, editor or admin."),
     centre: list[str] = typer.Option(..., "--centre", help="Centre the user may access (repeatable)."),
     password_stdin: bool = typer.Option(False, "--password-stdin", help="Read the password from stdin."),
-    db: str = typer.Option(DEFAULT_DB, "--db", help="SQLAlchemy database URL."),
+    db: str = typer.Option(DEFAULT_DB, "--db", help="SQLAlchemy database URL or SQLite file path."),
 ) -> None:
     """Create a user (there is no default account and no default password)."""
     from cartlens.web import auth
@@ -45,7 +52,7 @@ def users_add(
 
 
 @users_app.command("list")
-def users_list(db: str = typer.Option(DEFAULT_DB, "--db", help="SQLAlchemy database URL.")) -> None:
+def users_list(db: str = typer.Option(DEFAULT_DB, "--db", help="SQLAlchemy database URL or SQLite file path.")) -> None:
     """List users as JSON lines (no password hashes)."""
     from cartlens.web import auth
 
@@ -56,7 +63,7 @@ def users_list(db: str = typer.Option(DEFAULT_DB, "--db", help="SQLAlchemy datab
 
 @users_app.command("disable")
 def users_disable(username: str = typer.Argument(..., help="User to disable."),
-                  db: str = typer.Option(DEFAULT_DB, "--db", help="SQLAlchemy database URL.")) -> None:
+                  db: str = typer.Option(DEFAULT_DB, "--db", help="SQLAlchemy database URL or SQLite file path.")) -> None:
     """Disable a user and end its sessions."""
     from cartlens.web import auth
 
@@ -69,7 +76,7 @@ def users_disable(username: str = typer.Argument(..., help="User to disable."),
 
 
 def serve(
-    db: str = typer.Option(DEFAULT_DB, "--db", help="SQLAlchemy database URL."),
+    db: str = typer.Option(DEFAULT_DB, "--db", help="SQLAlchemy database URL or SQLite file path."),
     host: str = typer.Option("127.0.0.1", "--host"),
     port: int = typer.Option(8000, "--port"),
     car_impi_coefficients: str = typer.Option(None, "--car-impi-coefficients",
@@ -85,7 +92,7 @@ def serve(
     from cartlens.web.app import WebConfig, create_app
 
     _engine(db)
-    app = create_app(WebConfig(db_url=db, secure_cookies=not insecure_cookies,
+    app = create_app(WebConfig(db_url=_url(db), secure_cookies=not insecure_cookies,
                                car_impi_coefficients=car_impi_coefficients, inflamix_model=inflamix_model))
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
 
