@@ -96,3 +96,26 @@ def test_audit_page_is_scoped(client):
     html = client.get("/audit").text
     # the fixture import audited rows of both centres; bob (centre B) sees B's rows only
     assert "Q1" in html and "P1" not in html and "P2" not in html
+
+
+def test_analyses_run_on_own_centre_only_and_report_download(client, tmp_path, monkeypatch):
+    import cartlens.web.pages as pages
+
+    monkeypatch.setattr(pages, "_REPORTS_DIR", tmp_path / "reports")
+    token = form_login(client, "alice")
+    assert client.get("/analyses/report.html").status_code == 404          # nothing run yet
+    assert client.post("/analyses/run", data={"csrf_token": "forged"}).status_code == 403
+    r = client.post("/analyses/run", data={"csrf_token": token}, follow_redirects=False)
+    assert r.status_code == 303
+    report = client.get("/analyses/report.html")
+    assert report.status_code == 200 and "attachment" in report.headers["content-disposition"]
+    html = report.text
+    assert "Cohort" in html and "(A)" in html
+    # centre B's patient (Q1, age 71) never reaches a centre-A report: Table 1 has 2 patients, ages 64 and 58,
+    # so the median (Q1, Q3) age is 61 (59.5, 62.5) -> printed "61 (60, 62)"; with Q1 it would be 64 (61, 67.5)
+    assert "patients: 2" in html and "all (n = 2)" in html and "61 (60, 62)" in html
+
+
+def test_viewer_cannot_run_analyses(client):
+    token = form_login(client, "viewa")
+    assert client.post("/analyses/run", data={"csrf_token": token}).status_code == 403

@@ -78,7 +78,7 @@ def create_app(config: WebConfig) -> FastAPI:
         response = await call_next(request)
         for key, value in SECURITY_HEADERS.items():
             response.headers.setdefault(key, value)
-        if request.url.path.startswith(("/api/v1/patients", "/patients", "/audit", "/api/v1/export")):
+        if request.url.path.startswith(("/api/v1/patients", "/patients", "/audit", "/api/v1/export", "/analyses")):
             response.headers["Cache-Control"] = "no-store"
         return response
 

@@ -240,3 +240,48 @@ def audit_page(request: Request, session: auth.Session = Depends(require_role("e
 
     log = Store(request.app.state.config.db_url).audit_log(centres=list(session.user.centres))
     return render(request, "audit.html", rows=services.jsonable(log.tail(500)))
+
+
+# ------------------------------------------------------------------------------- analyses and report
+_REPORTS_DIR = Path(tempfile.gettempdir()) / "cartlens-web-reports"
+
+
+def _report_dir(session: auth.Session) -> Path:
+    return _REPORTS_DIR / f"user-{session.user.id}"
+
+
+@router.get("/analyses", response_class=HTMLResponse)
+def analyses_page(request: Request, session: auth.Session = Depends(require_user)) -> HTMLResponse:
+    """Run the full study on the user's centres' data and download the report (the user's own runs only)."""
+    report = _report_dir(session) / "report.html"
+    return render(request, "analyses.html", has_report=report.exists(), error=None)
+
+
+@router.post("/analyses/run")
+def analyses_run(request: Request, csrf_token: str = Form(""),
+                 session: auth.Session = Depends(require_role("editor"))) -> Response:
+    """Run every study section (``cartlens.study``) on the scoped tables; the report replaces the previous one."""
+    check_csrf(session, csrf_token)
+    tables = scoped_tables(request, session)
+    if tables.get("patients") is None or tables["patients"].empty:
+        return render(request, "analyses.html", status_code=422, has_report=False,
+                      error="There are no patients in your centres yet.")
+    from cartlens.study.config import plan_from_dict
+    from cartlens.study.pipeline import run_study
+
+    plan = plan_from_dict({"study": {"title": f"cartlens study report ({', '.join(session.user.centres)})"},
+                           "data": {"db": "cartlens", "centres": list(session.user.centres)}})
+    out = _report_dir(session)
+    out.mkdir(parents=True, exist_ok=True, mode=0o700)
+    run_study(plan, out_dir=out, tables=tables, progress=False)
+    return RedirectResponse("/analyses", status_code=303)
+
+
+@router.get("/analyses/report.html")
+def analyses_report(session: auth.Session = Depends(require_user)) -> Response:
+    """Download the report of the user's latest analysis run."""
+    report = _report_dir(session) / "report.html"
+    if not report.exists():
+        raise HTTPException(status_code=404, detail="no report yet: run the analyses first")
+    return Response(report.read_bytes(), media_type="text/html",
+                    headers={"Content-Disposition": 'attachment; filename="cartlens-report.html"'})
