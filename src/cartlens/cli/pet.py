@@ -70,6 +70,11 @@ def quantify_cmd(
                                                     "3 cm liver VOI, instead of --liver-mask.")] = None,
     seeds: Annotated[Path | None, typer.Option("--seeds", help="NIfTI lesion labels/mask on the PET grid: seeds "
                                                "for pct41 (default: the SUV >= 4 components).")] = None,
+    db: Annotated[str | None, typer.Option("--db", help="Also store the result (baseline MTV, Deauville reference "
+                                                        "SUVs) in this database, audited.")] = None,
+    centre: Annotated[str | None, typer.Option("--centre", help="With --db: the patient's centre.")] = None,
+    patient: Annotated[str | None, typer.Option("--patient", help="With --db: the patient_id.")] = None,
+    scan: Annotated[str | None, typer.Option("--scan", help="With --db: the scan_id.")] = None,
 ) -> None:
     """Quantify one PET scan: MTV, TLG, SUVmax/peak, lesion count, Dmax and the lesion list."""
     from cartlens.pet import PETInputError, load_dicom_suv, load_nifti, quantify
@@ -101,6 +106,8 @@ def quantify_cmd(
         _fail(str(err), 2)
     except Exception as err:  # noqa: BLE001 - a bug: say so, exit 1, no traceback for the user
         _fail(f"pet quantify failed: {type(err).__name__}: {err}", 1)
+    if db is not None:
+        _store(result, db, centre, patient, scan)
     if fmt is Format.json:
         typer.echo(json.dumps(_clean(result.to_dict())))
         return
@@ -111,6 +118,24 @@ def quantify_cmd(
         typer.echo("qc: " + ", ".join(result.qc_flags))
     with pd.option_context("display.width", 160, "display.max_rows", 200):
         typer.echo(result.summary().round(3).to_string(index=False))
+
+
+def _store(result, db: str, centre: str | None, patient: str | None, scan: str | None) -> None:  # type: ignore[no-untyped-def]
+    """``--db``: write the result against the patient's scan (cartlens.store.pet_results), message on stderr."""
+    from cartlens.store import Store, sqlite_url
+    from cartlens.store.engine import StoreError
+    from cartlens.store.pet_results import store_pet_result
+
+    if not (centre and patient and scan):
+        _fail("pet quantify: --db needs --centre, --patient and --scan", 2)
+    try:
+        store = Store(db if "://" in db else sqlite_url(db))
+        store.migrate()
+        out = store_pet_result(store, result, centre=centre, patient_id=patient, scan_id=scan,  # type: ignore[arg-type]
+                               user="cartlens-pet")
+    except StoreError as err:
+        _fail(f"pet quantify: {err}", 2)
+    typer.echo(f"stored: {', '.join(out['fields']) or 'nothing to store'}", err=True)
 
 
 @pet_app.command("batch")
